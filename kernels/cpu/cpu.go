@@ -1,0 +1,134 @@
+// Package cpu implements kernels.Backend on the host. Every op has a plain Go
+// version written for clarity (the reference the tests and the other backends
+// are checked against); matrix multiplication and the hot elementwise loops go
+// through kernels/simd, which uses AVX2/FMA assembly when the processor has it.
+//
+// Work is split over goroutines in chunks whose boundaries depend only on the
+// problem size, never on the number of threads, and every reduction adds its
+// partial sums in chunk order, so results are bit-identical for any GOMAXPROCS.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/frontier-rl/frontier/kernels"
+)
+
+// buf is the CPU backend's buffer: a plain slice.
+type buf []float32
+
+func (b buf) Len() int { return len(b) }
+
+// Backend is the CPU implementation of kernels.Backend.
+type Backend struct {
+	threads int
+}
+
+var _ kernels.Backend = (*Backend)(nil)
+
+// New returns a CPU backend that uses up to threads goroutines (0 means
+// runtime.GOMAXPROCS(0)).
+func New(threads int) *Backend {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Backend{threads: threads}
+}
+
+// Threads is the number of goroutines the backend uses.
+func (c *Backend) Threads() int { return c.threads }
+
+// Name reports the backend and its code path.
+func (c *Backend) Name() string { return "cpu/" + gemmPath() }
+
+// Data returns the slice behind a CPU buffer. It panics if b was not made by a
+// CPU backend (a programming error, not bad input).
+func Data(b kernels.Buffer) []float32 {
+	if b == nil {
+		return nil
+	}
+	v, ok := b.(buf)
+	if !ok {
+		panic(fmt.Sprintf("cpu: buffer of type %T is not a CPU buffer", b))
+	}
+	return v
+}
+
+// Wrap makes a CPU buffer that shares storage with s.
+func Wrap(s []float32) kernels.Buffer { return buf(s) }
+
+func (c *Backend) Alloc(n int) kernels.Buffer { return buf(make([]float32, n)) }
+
+func (c *Backend) Slice(b kernels.Buffer, off, n int) kernels.Buffer {
+	d := Data(b)
+	return buf(d[off : off+n : off+n])
+}
+
+func (c *Backend) Upload(dst kernels.Buffer, src []float32)   { copy(Data(dst), src) }
+func (c *Backend) Download(dst []float32, src kernels.Buffer) { copy(dst, Data(src)) }
+func (c *Backend) Copy(dst, src kernels.Buffer) {
+	d, s := Data(dst), Data(src)
+	if len(d) != len(s) {
+		panic(fmt.Sprintf("cpu: Copy of %d elements into %d", len(s), len(d)))
+	}
+	copy(d, s)
+}
+
+func (c *Backend) Fill(dst kernels.Buffer, v float32) {
+	d := Data(dst)
+	c.parallel(len(d), 1<<15, func(lo, hi int) {
+		s := d[lo:hi]
+		for i := range s {
+			s[i] = v
+		}
+	})
+}
+
+// parallel runs fn over [0, n) in chunks of grain elements (the last may be
+// shorter). Chunk boundaries depend only on n and grain, so a computation whose
+// chunks write disjoint outputs is deterministic.
+func (c *Backend) parallel(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	chunks := (n + grain - 1) / grain
+	workers := min(c.threads, chunks)
+	if workers <= 1 {
+		for lo := 0; lo < n; lo += grain {
+			fn(lo, min(lo+grain, n))
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			for {
+				ci := int(next.Add(1)) - 1
+				if ci >= chunks {
+					return
+				}
+				lo := ci * grain
+				fn(lo, min(lo+grain, n))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// grainRows picks a chunk size in rows so that a chunk holds about 16K
+// elements of work; it depends only on the row length.
+func grainRows(rowWork int) int {
+	if rowWork <= 0 {
+		return 1
+	}
+	return max(1, (1<<14)/rowWork)
+}

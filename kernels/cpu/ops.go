@@ -1,0 +1,442 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/frontier-rl/frontier/kernels"
+)
+
+func (c *Backend) Axpy(alpha float32, x, y kernels.Buffer) {
+	X, Y := Data(x), Data(y)
+	c.parallel(len(Y), 1<<14, func(lo, hi int) {
+		xs, ys := X[lo:hi], Y[lo:hi]
+		for i := range ys {
+			ys[i] += alpha * xs[i]
+		}
+	})
+}
+
+func (c *Backend) Scale(alpha float32, x kernels.Buffer) {
+	X := Data(x)
+	c.parallel(len(X), 1<<14, func(lo, hi int) {
+		xs := X[lo:hi]
+		for i := range xs {
+			xs[i] *= alpha
+		}
+	})
+}
+
+// SumSquares adds squares in chunks of 4096 elements, in float64, and the
+// chunk sums in order.
+func (c *Backend) SumSquares(x kernels.Buffer) float64 {
+	X := Data(x)
+	const grain = 4096
+	parts := make([]float64, (len(X)+grain-1)/grain)
+	c.parallel(len(X), grain, func(lo, hi int) {
+		var s float64
+		for _, v := range X[lo:hi] {
+			s += float64(v) * float64(v)
+		}
+		parts[lo/grain] = s
+	})
+	var s float64
+	for _, p := range parts {
+		s += p
+	}
+	return s
+}
+
+// Embedding: out [len(ids), d] = table[ids].
+func (c *Backend) Embedding(out, table kernels.Buffer, ids []int32, d int) {
+	O, T := Data(out), Data(table)
+	c.parallel(len(ids), grainRows(d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			id := int(ids[i])
+			copy(O[i*d:(i+1)*d], T[id*d:(id+1)*d])
+		}
+	})
+}
+
+// EmbeddingBackward: dtable[ids[i]] += dout[i], split over columns so each
+// element is summed by one goroutine in row order.
+func (c *Backend) EmbeddingBackward(dtable, dout kernels.Buffer, ids []int32, d int) {
+	DT, DO := Data(dtable), Data(dout)
+	grain := max(16, d/8)
+	c.parallel(d, grain, func(lo, hi int) {
+		for i, id := range ids {
+			dst := DT[int(id)*d+lo : int(id)*d+hi]
+			src := DO[i*d+lo : i*d+hi]
+			for j := range dst {
+				dst[j] += src[j]
+			}
+		}
+	})
+}
+
+func (c *Backend) RMSNorm(out, rstd, x, w kernels.Buffer, rows, d int, eps float32) {
+	O, R, X, W := Data(out), Data(rstd), Data(x), Data(w)
+	c.parallel(rows, grainRows(d), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := X[r*d : (r+1)*d]
+			var ss float64
+			for _, v := range xr {
+				ss += float64(v) * float64(v)
+			}
+			rs := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
+			R[r] = rs
+			or := O[r*d : (r+1)*d]
+			for j, v := range xr {
+				or[j] = W[j] * (v * rs)
+			}
+		}
+	})
+}
+
+// RMSNormBackward: with n = x·rstd and out = w ⊙ n,
+//
+//	dx = rstd·(w⊙dout − n·mean(w⊙dout⊙n)),  dw = Σ_rows dout⊙n.
+//
+// dw partial sums are taken over fixed chunks of rows and added in order.
+func (c *Backend) RMSNormBackward(dx, dw, dout, x, w, rstd kernels.Buffer, rows, d int) {
+	DX, DW, DO, X, W, R := Data(dx), Data(dw), Data(dout), Data(x), Data(w), Data(rstd)
+	grain := grainRows(d)
+	chunks := (rows + grain - 1) / grain
+	parts := make([]float32, chunks*d)
+	c.parallel(rows, grain, func(lo, hi int) {
+		part := parts[(lo/grain)*d : (lo/grain+1)*d]
+		for r := lo; r < hi; r++ {
+			xr, dor, dxr := X[r*d:(r+1)*d], DO[r*d:(r+1)*d], DX[r*d:(r+1)*d]
+			rs := R[r]
+			var dot float64
+			for j := range xr {
+				dot += float64(W[j]*dor[j]) * float64(xr[j]*rs)
+			}
+			m := float32(dot / float64(d))
+			for j := range xr {
+				n := xr[j] * rs
+				dxr[j] += rs * (W[j]*dor[j] - n*m)
+				part[j] += dor[j] * n
+			}
+		}
+	})
+	for ci := 0; ci < chunks; ci++ {
+		part := parts[ci*d : (ci+1)*d]
+		for j := range part {
+			DW[j] += part[j]
+		}
+	}
+}
+
+func (c *Backend) RoPE(x, cos, sin kernels.Buffer, pos []int32, n, heads, hd int) {
+	c.rope(x, cos, sin, pos, n, heads, hd, 1)
+}
+
+func (c *Backend) RoPEBackward(dx, cos, sin kernels.Buffer, pos []int32, n, heads, hd int) {
+	c.rope(dx, cos, sin, pos, n, heads, hd, -1)
+}
+
+// rope rotates each (j, j+hd/2) pair by the angle of its position (sign = 1) or
+// by its negative (sign = -1, the transpose, used for the gradient):
+//
+//	x1' = x1·cos − sign·x2·sin,  x2' = x2·cos + sign·x1·sin.
+func (c *Backend) rope(x, cos, sin kernels.Buffer, pos []int32, n, heads, hd int, sign float32) {
+	X, C, S := Data(x), Data(cos), Data(sin)
+	half := hd / 2
+	c.parallel(n, grainRows(heads*hd), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cr := C[int(pos[i])*half : int(pos[i]+1)*half]
+			sr := S[int(pos[i])*half : int(pos[i]+1)*half]
+			for h := 0; h < heads; h++ {
+				v := X[(i*heads+h)*hd : (i*heads+h+1)*hd]
+				for j := 0; j < half; j++ {
+					a, b := v[j], v[j+half]
+					v[j] = a*cr[j] - sign*b*sr[j]
+					v[j+half] = b*cr[j] + sign*a*sr[j]
+				}
+			}
+		}
+	})
+}
+
+// attnTask is one unit of attention work: a range of query rows of one segment
+// for one head (forward) or one kv head (backward).
+type attnTask struct{ seg, head, qlo, qhi int }
+
+func (c *Backend) Attention(out, lse, q, k, v kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
+	O, L, Q, K, V := Data(out), Data(lse), Data(q), Data(k), Data(v)
+	group := heads / kvHeads
+	qw, kw := heads*hd, kvHeads*hd
+	var tasks []attnTask
+	const qchunk = 32
+	for s := 0; s+1 < len(starts); s++ {
+		for h := 0; h < heads; h++ {
+			for t := int(starts[s]); t < int(starts[s+1]); t += qchunk {
+				tasks = append(tasks, attnTask{s, h, t, min(t+qchunk, int(starts[s+1]))})
+			}
+		}
+	}
+	c.parallel(len(tasks), 1, func(lo, hi int) {
+		var scores []float32
+		for _, tk := range tasks[lo:hi] {
+			s0 := int(starts[tk.seg])
+			kh := tk.head / group
+			for t := tk.qlo; t < tk.qhi; t++ {
+				qv := Q[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
+				nk := t - s0 + 1
+				scores = scores[:0]
+				mx := float32(math.Inf(-1))
+				for j := 0; j < nk; j++ {
+					kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+					var d float32
+					for e := range qv {
+						d += qv[e] * kv[e]
+					}
+					d *= scale
+					scores = append(scores, d)
+					mx = max(mx, d)
+				}
+				var sum float64
+				for j := range scores {
+					e := float32(math.Exp(float64(scores[j] - mx)))
+					scores[j] = e
+					sum += float64(e)
+				}
+				ov := O[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
+				clear(ov)
+				inv := float32(1 / sum)
+				for j := 0; j < nk; j++ {
+					p := scores[j] * inv
+					vv := V[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+					for e := range ov {
+						ov[e] += p * vv[e]
+					}
+				}
+				L[t*heads+tk.head] = mx + float32(math.Log(sum))
+			}
+		}
+	})
+}
+
+// AttentionBackward recomputes the probabilities from lse. With
+// P = softmax(scale·q·kᵀ) and D_t = dout_t·out_t:
+//
+//	dS = P ⊙ (dout·vᵀ − D),  dq = scale·dS·k,  dk = scale·dSᵀ·q,  dv = Pᵀ·dout.
+//
+// Work is split by (segment, kv head): one goroutine owns every row of dk and
+// dv it writes, and adds into them in a fixed order.
+func (c *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
+	DQ, DK, DV, DO := Data(dq), Data(dk), Data(dv), Data(dout)
+	Q, K, V, O, L := Data(q), Data(k), Data(v), Data(out), Data(lse)
+	group := heads / kvHeads
+	qw, kw := heads*hd, kvHeads*hd
+	var tasks []attnTask
+	for s := 0; s+1 < len(starts); s++ {
+		for kh := 0; kh < kvHeads; kh++ {
+			tasks = append(tasks, attnTask{s, kh, int(starts[s]), int(starts[s+1])})
+		}
+	}
+	c.parallel(len(tasks), 1, func(lo, hi int) {
+		var dS []float32
+		for _, tk := range tasks[lo:hi] {
+			s0, s1, kh := tk.qlo, tk.qhi, tk.head
+			for t := s0; t < s1; t++ {
+				clear(DK[t*kw+kh*hd : t*kw+(kh+1)*hd])
+				clear(DV[t*kw+kh*hd : t*kw+(kh+1)*hd])
+			}
+			for h := kh * group; h < (kh+1)*group; h++ {
+				for t := s0; t < s1; t++ {
+					qv := Q[t*qw+h*hd : t*qw+(h+1)*hd]
+					dov := DO[t*qw+h*hd : t*qw+(h+1)*hd]
+					ov := O[t*qw+h*hd : t*qw+(h+1)*hd]
+					var D float32
+					for e := range dov {
+						D += dov[e] * ov[e]
+					}
+					l := L[t*heads+h]
+					nk := t - s0 + 1
+					dS = dS[:0]
+					for j := 0; j < nk; j++ {
+						kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+						vv := V[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+						var sc, dp float32
+						for e := range qv {
+							sc += qv[e] * kv[e]
+							dp += dov[e] * vv[e]
+						}
+						p := float32(math.Exp(float64(sc*scale - l)))
+						dvv := DV[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+						for e := range dvv {
+							dvv[e] += p * dov[e]
+						}
+						dS = append(dS, p*(dp-D)*scale)
+					}
+					dqv := DQ[t*qw+h*hd : t*qw+(h+1)*hd]
+					clear(dqv)
+					for j := 0; j < nk; j++ {
+						kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+						dkv := DK[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
+						g := dS[j]
+						for e := range dqv {
+							dqv[e] += g * kv[e]
+							dkv[e] += g * qv[e]
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func (c *Backend) KVWrite(cache, src kernels.Buffer, slot, pos []int32, maxLen, width int) {
+	CA, S := Data(cache), Data(src)
+	for i := range slot {
+		off := (int(slot[i])*maxLen + int(pos[i])) * width
+		copy(CA[off:off+width], S[i*width:(i+1)*width])
+	}
+}
+
+func (c *Backend) AttentionCached(out, q, kc, vc kernels.Buffer, slot, length []int32, maxLen, heads, kvHeads, hd int, scale float32) {
+	O, Q, KC, VC := Data(out), Data(q), Data(kc), Data(vc)
+	group := heads / kvHeads
+	qw, kw := heads*hd, kvHeads*hd
+	n := len(slot)
+	c.parallel(n*heads, 1, func(lo, hi int) {
+		var scores []float32
+		for task := lo; task < hi; task++ {
+			i, h := task/heads, task%heads
+			kh := h / group
+			base := int(slot[i]) * maxLen * kw
+			qv := Q[i*qw+h*hd : i*qw+(h+1)*hd]
+			nk := int(length[i])
+			scores = scores[:0]
+			mx := float32(math.Inf(-1))
+			for j := 0; j < nk; j++ {
+				kv := KC[base+j*kw+kh*hd : base+j*kw+(kh+1)*hd]
+				var d float32
+				for e := range qv {
+					d += qv[e] * kv[e]
+				}
+				d *= scale
+				scores = append(scores, d)
+				mx = max(mx, d)
+			}
+			var sum float64
+			for j := range scores {
+				e := float32(math.Exp(float64(scores[j] - mx)))
+				scores[j] = e
+				sum += float64(e)
+			}
+			ov := O[i*qw+h*hd : i*qw+(h+1)*hd]
+			clear(ov)
+			inv := float32(1 / sum)
+			for j := 0; j < nk; j++ {
+				p := scores[j] * inv
+				vv := VC[base+j*kw+kh*hd : base+j*kw+(kh+1)*hd]
+				for e := range ov {
+					ov[e] += p * vv[e]
+				}
+			}
+		}
+	})
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+func (c *Backend) SwiGLU(out, gate, up kernels.Buffer, n int) {
+	O, G, U := Data(out), Data(gate), Data(up)
+	c.parallel(n, 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := G[i]
+			O[i] = g * sigmoid(g) * U[i]
+		}
+	})
+}
+
+// SwiGLUBackward: out = g·σ(g)·u, so dg = dout·u·σ(g)·(1 + g·(1−σ(g))) and
+// du = dout·g·σ(g).
+func (c *Backend) SwiGLUBackward(dgate, dup, dout, gate, up kernels.Buffer, n int) {
+	DG, DU, DO, G, U := Data(dgate), Data(dup), Data(dout), Data(gate), Data(up)
+	c.parallel(n, 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := G[i]
+			s := sigmoid(g)
+			DU[i] = DO[i] * g * s
+			DG[i] = DO[i] * U[i] * s * (1 + g*(1-s))
+		}
+	})
+}
+
+func (c *Backend) TokenLogProbs(logp, entropy, logits kernels.Buffer, targets []int32, n, v int) {
+	LP, LG := Data(logp), Data(logits)
+	var EN []float32
+	if entropy != nil {
+		EN = Data(entropy)
+	}
+	c.parallel(n, grainRows(v), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := LG[i*v : (i+1)*v]
+			mx := row[0]
+			for _, x := range row {
+				mx = max(mx, x)
+			}
+			var sum, wsum float64
+			for _, x := range row {
+				e := math.Exp(float64(x - mx))
+				sum += e
+				wsum += e * float64(x-mx)
+			}
+			logZ := math.Log(sum)
+			if targets[i] >= 0 {
+				LP[i] = float32(float64(row[targets[i]]-mx) - logZ)
+			} else {
+				LP[i] = 0
+			}
+			if EN != nil {
+				EN[i] = float32(logZ - wsum/sum)
+			}
+		}
+	})
+}
+
+func (c *Backend) TokenLogProbsBackward(dlogits, logits kernels.Buffer, targets []int32, dlogp kernels.Buffer, n, v int) {
+	DL, LG, DP := Data(dlogits), Data(logits), Data(dlogp)
+	c.parallel(n, grainRows(v), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, drow := LG[i*v:(i+1)*v], DL[i*v:(i+1)*v]
+			if targets[i] < 0 || DP[i] == 0 {
+				clear(drow)
+				continue
+			}
+			mx := row[0]
+			for _, x := range row {
+				mx = max(mx, x)
+			}
+			var sum float64
+			for _, x := range row {
+				sum += math.Exp(float64(x - mx))
+			}
+			g := DP[i]
+			inv := 1 / sum
+			for j, x := range row {
+				drow[j] = -g * float32(math.Exp(float64(x-mx))*inv)
+			}
+			drow[targets[i]] += g
+		}
+	})
+}
+
+func (c *Backend) AdamW(p, g, m, v kernels.Buffer, lr, beta1, beta2, eps, wd float32, t int) {
+	P, G, M, V := Data(p), Data(g), Data(m), Data(v)
+	bc1 := float32(1 - math.Pow(float64(beta1), float64(t)))
+	bc2 := float32(1 - math.Pow(float64(beta2), float64(t)))
+	c.parallel(len(P), 1<<13, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gi := G[i]
+			M[i] = beta1*M[i] + (1-beta1)*gi
+			V[i] = beta2*V[i] + (1-beta2)*gi*gi
+			mh := M[i] / bc1
+			vh := V[i] / bc2
+			P[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*P[i])
+		}
+	})
+}
