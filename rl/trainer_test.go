@@ -1,0 +1,331 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/frontier-rl/frontier/gdro"
+	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/optim"
+	"github.com/frontier-rl/frontier/sample"
+	"github.com/frontier-rl/frontier/tasks"
+	"github.com/frontier-rl/frontier/weights"
+)
+
+// A toy environment: token id k is the letter 'a'+k; id 0 is EOS. The answer
+// to a prompt is its first letter repeated once.
+const testVocab = 12
+
+func toyDecode(ids []int32) string {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteByte(byte('a' + id))
+	}
+	return b.String()
+}
+
+func toyData(n int) []Item {
+	items := make([]Item, n)
+	for i := range items {
+		p := []int32{int32(1 + i%5), int32(1 + (i*7)%11), int32(1 + (i*3)%11)}
+		items[i] = Item{Ex: tasks.Example{ID: fmt.Sprintf("toy-%d", i), Prompt: toyDecode(p), Answer: toyDecode(p[:1]), Family: "toy", Level: 1 + i%3}, Prompt: p}
+	}
+	return items
+}
+
+func toyModel(t *testing.T, seed uint64) *model.Model {
+	t.Helper()
+	cfg := weights.Config{ModelType: "qwen3", VocabSize: testVocab, HiddenSize: 16, IntermediateSize: 32,
+		NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1, HeadDim: 8,
+		RopeTheta: 10000, RMSNormEps: 1e-6, TieWordEmbeddings: true, MaxPositionEmbeddings: 64,
+		InitializerRange: 0.3, HiddenAct: "silu"}
+	m, err := model.New(cfg, cpu.New(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.InitRandom(seed)
+	return m
+}
+
+func toyConfig() Config {
+	cfg := DefaultConfig()
+	cfg.PromptsPerStep = 6
+	cfg.Rollouts = 4
+	cfg.Minibatches = 2
+	cfg.Sample = sample.Config{Temperature: 1, MaxNew: 3, EOS: []int32{0}}
+	cfg.Classifier = gdro.ClassifierConfig{Edges: []float64{0.25, 0.5, 0.75}, Window: 0}
+	rc := gdro.DefaultRolloutConfig()
+	rc.NMin, rc.NMax = 2, 8
+	cfg.RolloutCfg = rc
+	sc := gdro.DefaultSqrtConfig()
+	sc.NMin, sc.NMax = 2, 8
+	cfg.SqrtCfg = sc
+	return cfg
+}
+
+func toyEnv() Env { return Env{Decode: toyDecode, Verifier: tasks.ExactMatch(), EOS: []int32{0}} }
+
+func newToyTrainer(t *testing.T, cfg Config) *Trainer {
+	t.Helper()
+	m := toyModel(t, 5)
+	oc := optim.DefaultConfig()
+	oc.LR = 0.05
+	opt, err := optim.NewAdamW(oc, m.B, m.NumParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func params(m *model.Model) []float32 {
+	out := make([]float32, m.NumParams())
+	m.B.Download(out, m.Params)
+	return out
+}
+
+// TestGDROOffIsPlainGRPO: with both controllers off, a trainer step updates
+// the model exactly as a plain GRPO step written out here from the same
+// parts, bit for bit.
+func TestGDROOffIsPlainGRPO(t *testing.T) {
+	cfg := toyConfig()
+	cfg.Minibatches = 1
+	tr := newToyTrainer(t, cfg)
+	idx := tr.batchIndices(0)
+	if _, err := tr.TrainStep(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The plain step.
+	m := toyModel(t, 5)
+	oc := optim.DefaultConfig()
+	oc.LR = 0.05
+	opt, _ := optim.NewAdamW(oc, m.B, m.NumParams())
+	data := toyData(15)
+	var reqs []sample.Request
+	for _, d := range idx {
+		seeds := []uint64{}
+		for j := 0; j < cfg.Rollouts; j++ {
+			seeds = append(seeds, sample.Seed(cfg.Seed, 0, d, j))
+		}
+		reqs = append(reqs, sample.Request{Prompt: data[d].Prompt, Seeds: seeds})
+	}
+	comps, err := sample.Generate(m, reqs, cfg.Sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs [][]int32
+	var nLoss []int
+	var advs [][]float64
+	env := toyEnv()
+	for i, d := range idx {
+		var r []float64
+		for _, c := range comps[i] {
+			r = append(r, tasks.Reward(env.Correct(data[d], c), "pm1"))
+			seqs = append(seqs, append(slices.Clone(data[d].Prompt), c.Tokens...))
+			nLoss = append(nLoss, len(c.Tokens))
+		}
+		advs = append(advs, GroupAdvantages(r, false, 5))
+	}
+	ids, starts, targets := Pack(seqs, nLoss)
+	n := len(ids)
+	pb := PolicyBatch{Resp: make([]int32, n), OldLogP: make([]float32, n), Adv: make([]float32, n), NumResp: len(seqs)}
+	k := 0
+	for i := range idx {
+		for j, c := range comps[i] {
+			end := int(starts[k+1])
+			for q := range c.Tokens {
+				row := end - 1 - len(c.Tokens) + q
+				pb.Resp[row] = int32(k)
+				pb.OldLogP[row] = c.LogProbs[q]
+				pb.Adv[row] = float32(advs[i][j])
+			}
+			k++
+		}
+	}
+	for i := range pb.Resp {
+		if targets[i] < 0 {
+			pb.Resp[i] = -1
+		}
+	}
+	pb.RawAdv = pb.Adv
+	p, _ := m.Forward(ids, starts)
+	pb.LogP, _, _ = m.TokenLogProbs(p, targets, false)
+	res, err := ComputePolicyLoss(pb, cfg.Loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ZeroGrad()
+	if err := m.Backward(p, targets, res.DLogP); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opt.Step(m.Params, m.Grads); err != nil {
+		t.Fatal(err)
+	}
+	got, want := params(tr.M), params(m)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("parameter %d: trainer %v, plain GRPO %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestResumeMatchesStraightRun: k steps, a checkpoint written to disk and
+// read back into fresh objects, then k more steps, give the same metrics and
+// weights as 2k steps straight, for each controller setting.
+func TestResumeMatchesStraightRun(t *testing.T) {
+	for _, setting := range []struct {
+		name       string
+		prompt     bool
+		alloc, sig string
+	}{
+		{"grpo", false, "fixed", "auto"},
+		{"prompt-gdro", true, "fixed", "loss"},
+		{"rollout-gdro", false, "gdro", "auto"},
+		{"both-sqrt", true, "sqrt", "error"},
+	} {
+		t.Run(setting.name, func(t *testing.T) {
+			cfg := toyConfig()
+			cfg.PromptGDRO, cfg.Alloc, cfg.Signal = setting.prompt, setting.alloc, setting.sig
+			const k = 3
+			straight := newToyTrainer(t, cfg)
+			var want []Metrics
+			for i := 0; i < 2*k; i++ {
+				mt, err := straight.TrainStep()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, mt)
+			}
+			first := newToyTrainer(t, cfg)
+			for i := 0; i < k; i++ {
+				if _, err := first.TrainStep(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := first.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := t.TempDir()
+			dir, err := SaveCheckpoint(run, "checkpoint-rl-3", Checkpoint{Model: first.M, DType: weights.F32, Opt: first.Opt, State: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Fresh objects from disk.
+			m, err := model.Load(dir, cpu.New(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			oc := optim.DefaultConfig()
+			oc.LR = 0.05
+			opt, _ := optim.NewAdamW(oc, m.B, m.NumParams())
+			if err := LoadOptimizer(dir, opt); err != nil {
+				t.Fatal(err)
+			}
+			second, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st2 TrainerState
+			if err := LoadState(dir, &st2); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.Restore(st2); err != nil {
+				t.Fatal(err)
+			}
+			for i := k; i < 2*k; i++ {
+				mt, err := second.TrainStep()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for key, v := range want[i] {
+					if strings.HasPrefix(key, "timing/") || strings.HasPrefix(key, "throughput/") || key == "step_time" {
+						continue
+					}
+					if got, ok := mt[key]; !ok || (math.Float64bits(got) != math.Float64bits(v) && !(math.IsNaN(got) && math.IsNaN(v))) {
+						t.Fatalf("step %d %s: resumed %v, straight %v", i, key, got, v)
+					}
+				}
+			}
+			a, b := params(straight.M), params(second.M)
+			if !slices.Equal(a, b) {
+				t.Fatal("weights differ after resume")
+			}
+		})
+	}
+}
+
+func TestTrainerRejectsBadConfig(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"no prompts":      func(c *Config) { c.PromptsPerStep = 0 },
+		"bad alloc":       func(c *Config) { c.Alloc = "magic" },
+		"bad signal":      func(c *Config) { c.Signal = "vibes" },
+		"loss needs mb":   func(c *Config) { c.Signal, c.Minibatches = "loss", 1 },
+		"bad reward":      func(c *Config) { c.Reward = "pm2" },
+		"bad stat":        func(c *Config) { c.Stat = "median" },
+		"too many mbatch": func(c *Config) { c.Minibatches = 7 },
+	} {
+		cfg := toyConfig()
+		mod(&cfg)
+		m := toyModel(t, 1)
+		opt, _ := optim.NewAdamW(optim.DefaultConfig(), m.B, m.NumParams())
+		if _, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv()); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestSFTLearns(t *testing.T) {
+	m := toyModel(t, 9)
+	oc := optim.DefaultConfig()
+	oc.LR = 0.02
+	opt, _ := optim.NewAdamW(oc, m.B, m.NumParams())
+	data := toyData(15)
+	var batch []SFTExample
+	for _, it := range data {
+		batch = append(batch, SFTExample{Prompt: it.Prompt, Answer: []int32{it.Prompt[0], 0}})
+	}
+	first, _, err := SFTStep(m, opt, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last float64
+	for i := 0; i < 60; i++ {
+		if last, _, err = SFTStep(m, opt, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !(last < first*0.3) {
+		t.Fatalf("SFT loss %g -> %g: not learning", first, last)
+	}
+	res, err := Evaluate(m, data, toyEnv(), EvalConfig{Samples: 4, Sample: sample.Config{Temperature: 1, MaxNew: 3, EOS: []int32{0}}, Greedy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := Summarize(res, 4); s.Greedy < 0.9 {
+		t.Fatalf("greedy accuracy after SFT %g", s.Greedy)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	prs := []PromptResult{{N: 8, Correct: 8, Greedy: true}, {N: 8, Correct: 0}, {N: 8, Correct: 2}, {N: 8, Correct: 1}}
+	s := Summarize(prs, 8)
+	// pass@8: 1, 0, 1, 1; pass@1: 1, 0, 0.25, 0.125.
+	if s.Prompts != 4 || s.PassK != 0.75 || math.Abs(s.Pass1-1.375/4) > 1e-12 || s.MeanK != s.Pass1 || s.Greedy != 0.25 {
+		t.Fatalf("%+v", s)
+	}
+	s = Summarize(prs, 2)
+	// pass@2 with n=8: c=2: 1 - C(6,2)/C(8,2) = 1 - 15/28; c=1: 1 - 21/28.
+	want := (1 + 0 + (1 - 15.0/28) + (1 - 21.0/28)) / 4
+	if math.Abs(s.PassK-want) > 1e-12 {
+		t.Fatalf("pass@2 %g, want %g", s.PassK, want)
+	}
+}
