@@ -1,9 +1,41 @@
-// Command train post-trains a Qwen3 model with GRPO and GDRO. With no
-// arguments it runs the built-in small experiment on the CPU.
+// Command train post-trains a Qwen3 model with GRPO, with the GDRO
+// controllers acting inside the loss step.
+//
+// With no arguments it runs the built-in experiment on the CPU: it builds the
+// synthetic task pool (sort, chain, count, sub, add at levels 1-6), trains a
+// byte-level BPE tokenizer on it, builds a tiny Qwen3, warm-starts it with
+// SFT, evaluates it, runs GRPO with Prompt-GDRO, evaluates again, and writes
+// the run directory runs/<name>/: checkpoints, metrics.jsonl, eval.json,
+// curves.png and the final model in the Hugging Face layout.
+//
+// With -model DIR and -data FILE it trains a real Qwen3 directory on a
+// DAPO-format dataset (JSONL or Parquet with prompt and solution). With
+// -resume RUNDIR it continues a run from its latest checkpoint exactly.
 package main
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
 
 func main() {
-	fmt.Println("frontier: the training loop is not built yet")
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
 }

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// options holds every flag. Field tags name the flag; a resumed run takes
+// the values saved in its checkpoint for every flag not given again.
+type options struct {
+	Name    string
+	Out     string
+	Seed    uint64
+	Device  string
+	Threads int
+	Profile string
+	Resume  string
+
+	ModelDir  string
+	Data      string
+	EvalData  string
+	Thinking  bool
+	BoxedOK   bool
+	SaveDType string
+
+	// Tiny model (built-in experiment).
+	Layers, Hidden, Heads, KVHeads, HeadDim, Intermediate, Vocab int
+	Families                                                    string
+	Pool, HeldOutPerCell                                        int
+
+	// SFT.
+	SFTSteps, SFTBatch, SFTWarmup int
+	SFTLR                         float64
+
+	// RL.
+	Algo                                  string
+	Steps, Prompts, Rollouts, Minibatches int
+	PPOEpochs                             int
+	LR, ClipLow, ClipHigh, KL, AdvClip    float64
+	DrGRPO                                bool
+	Temperature, TopP                     float64
+	TopK, MaxNew                          int
+	Reward                                string
+	SaveEvery, Keep                       int
+
+	// GDRO.
+	GBins                              int
+	GEdges                             string
+	GWindow                            int
+	GHyst                              float64
+	GStat                              string
+	GK                                 int
+	GEta, GGamma, GBeta, GWMax, GClip  float64
+	GFloor                             float64
+	GNormShare                         bool
+	GSignal, GArmSign                  string
+	GNMin, GNMax                       int
+	GArmEta, GArmGamma, GAlphaMu, GSqB float64
+	GProbe                             bool
+
+	// Evaluation.
+	EvalSamples          int
+	EvalTemp, EvalTopP   float64
+	EvalTopK, EvalMaxNew int
+	EvalEvery            int
+	EvalGreedy           bool
+
+	set map[string]bool // flags given on the command line
+	fs  *flag.FlagSet   // the flags, bound to the fields above
+}
+
+func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.Name, "name", "", "run name: the run directory is OUT/NAME (default: <algo>-seed<seed>, with a numeric suffix if taken)")
+	fs.StringVar(&o.Out, "out", "runs", "parent directory of run directories")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of everything: data, initialisation, sampling")
+	fs.StringVar(&o.Device, "device", "cpu", "backend: cpu or cuda (cuda needs a binary built with -tags cuda)")
+	fs.IntVar(&o.Threads, "threads", 0, "CPU threads (0 = all cores)")
+	fs.StringVar(&o.Profile, "profile", "", "write a profile into the run directory: cpu or mem")
+	fs.StringVar(&o.Resume, "resume", "", "continue the run in this run directory from its latest checkpoint")
+
+	fs.StringVar(&o.ModelDir, "model", "", "Hugging Face Qwen3 directory to train (config.json, model.safetensors, tokenizer.json); default: a tiny model built here")
+	fs.StringVar(&o.Data, "data", "", "DAPO-format training data (.jsonl or .parquet with prompt and solution); default: the built-in tasks")
+	fs.StringVar(&o.EvalData, "eval-data", "", "DAPO-format held-out data for the evaluation (with -data)")
+	fs.BoolVar(&o.Thinking, "thinking", true, "with -model: Qwen3 chat template with thinking enabled (false prefills an empty think block)")
+	fs.BoolVar(&o.BoxedOK, "accept-boxed", true, "with -data: also accept a \\boxed{} answer when no 'Answer:' line is found")
+	fs.StringVar(&o.SaveDType, "save-dtype", "f32", "dtype of saved weights: f32 (exact resume) or bf16")
+
+	fs.IntVar(&o.Layers, "layers", 2, "tiny model: decoder layers")
+	fs.IntVar(&o.Hidden, "hidden", 128, "tiny model: hidden size")
+	fs.IntVar(&o.Heads, "heads", 4, "tiny model: attention heads")
+	fs.IntVar(&o.KVHeads, "kv-heads", 2, "tiny model: key/value heads")
+	fs.IntVar(&o.HeadDim, "head-dim", 32, "tiny model: head dimension")
+	fs.IntVar(&o.Intermediate, "intermediate", 384, "tiny model: MLP intermediate size")
+	fs.IntVar(&o.Vocab, "vocab", 300, "tiny model: BPE vocabulary size to train (at least 259)")
+	fs.StringVar(&o.Families, "families", "sort,chain,count,sub,add", "built-in task families")
+	fs.IntVar(&o.Pool, "pool", 512, "built-in training pool size (prompts revisited in epochs)")
+	fs.IntVar(&o.HeldOutPerCell, "heldout", 32, "built-in held-out prompts per family x level")
+
+	fs.IntVar(&o.SFTSteps, "sft-steps", 600, "SFT warm-start steps (built-in tasks; 0 with -model)")
+	fs.IntVar(&o.SFTBatch, "sft-batch", 64, "SFT sequences per step")
+	fs.IntVar(&o.SFTWarmup, "sft-warmup", 50, "SFT warm-up steps (then cosine to 10%)")
+	fs.Float64Var(&o.SFTLR, "sft-lr", 3e-3, "SFT peak learning rate")
+
+	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
+	fs.IntVar(&o.Steps, "steps", 96, "GRPO steps")
+	fs.IntVar(&o.Prompts, "prompts", 32, "prompts per GRPO step (N)")
+	fs.IntVar(&o.Rollouts, "rollouts", 8, "rollouts per prompt (n, the mean budget under a rollout controller)")
+	fs.IntVar(&o.Minibatches, "minibatches", 4, "PPO minibatches per step")
+	fs.IntVar(&o.PPOEpochs, "ppo-epochs", 1, "PPO epochs per step")
+	fs.Float64Var(&o.LR, "lr", 3e-5, "GRPO learning rate (AdamW, constant)")
+	fs.Float64Var(&o.ClipLow, "clip-low", 0.2, "PPO ratio clip below (1-eps_low)")
+	fs.Float64Var(&o.ClipHigh, "clip-high", 0.28, "PPO ratio clip above (1+eps_high, DAPO clip-higher)")
+	fs.Float64Var(&o.KL, "kl", 0, "k3 KL coefficient to the frozen starting policy (paper: 0.001)")
+	fs.Float64Var(&o.AdvClip, "adv-clip", 5, "advantages are clipped to +-this")
+	fs.BoolVar(&o.DrGRPO, "dr-grpo", false, "mean-only advantages (Dr.GRPO) instead of z-scores")
+	fs.Float64Var(&o.Temperature, "temperature", 1, "rollout temperature")
+	fs.Float64Var(&o.TopP, "top-p", 1, "rollout top-p (1 = off)")
+	fs.IntVar(&o.TopK, "top-k", 0, "rollout top-k (0 = off)")
+	fs.IntVar(&o.MaxNew, "max-new", 0, "most tokens per completion (0: 12 for built-in tasks, 1024 with -data)")
+	fs.StringVar(&o.Reward, "reward", "pm1", "reward convention: pm1 (+1/-1) or 01")
+	fs.IntVar(&o.SaveEvery, "save-every", 32, "checkpoint every this many GRPO steps (and at the end)")
+	fs.IntVar(&o.Keep, "keep", 2, "checkpoints kept in the run directory")
+
+	fs.IntVar(&o.GBins, "gdro-bins", 10, "difficulty bins (uniform edges), ignored when -gdro-edges is set")
+	fs.StringVar(&o.GEdges, "gdro-edges", "", "comma-separated interior bin edges, e.g. 0.1,0.5,0.9")
+	fs.IntVar(&o.GWindow, "gdro-window", 50, "classifier window H in steps (0 = whole history)")
+	fs.Float64Var(&o.GHyst, "gdro-hysteresis", 0.03, "classifier hysteresis delta")
+	fs.StringVar(&o.GStat, "gdro-stat", "any", "classifier statistic per step: any, mean or passk")
+	fs.IntVar(&o.GK, "gdro-k", 2, "k of -gdro-stat=passk")
+	fs.Float64Var(&o.GEta, "gdro-eta", 0.65, "Prompt-GDRO step size eta_q")
+	fs.Float64Var(&o.GGamma, "gdro-gamma", 0.01, "Prompt-GDRO exploration gamma")
+	fs.Float64Var(&o.GBeta, "gdro-beta", 0.12, "Prompt-GDRO score EMA beta")
+	fs.Float64Var(&o.GWMax, "gdro-wmax", 15, "Prompt-GDRO weight cap")
+	fs.Float64Var(&o.GClip, "gdro-clip", 5, "Prompt-GDRO score clip C (0 = none)")
+	fs.Float64Var(&o.GFloor, "gdro-floor", 0.02, "Prompt-GDRO share-normalisation floor")
+	fs.BoolVar(&o.GNormShare, "gdro-norm-share", true, "Prompt-GDRO: divide each bin's loss by its share of the batch")
+	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy) or auto")
+	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code or paper")
+	fs.IntVar(&o.GNMin, "gdro-nmin", 2, "Rollout-GDRO / sqrt: fewest rollouts per prompt")
+	fs.IntVar(&o.GNMax, "gdro-nmax", 0, "Rollout-GDRO / sqrt: most rollouts per prompt (0 = 3 x rollouts)")
+	fs.Float64Var(&o.GArmEta, "gdro-arm-eta", 0.65, "Rollout-GDRO arm softmax step size")
+	fs.Float64Var(&o.GArmGamma, "gdro-arm-gamma", 0.01, "Rollout-GDRO arm exploration")
+	fs.Float64Var(&o.GAlphaMu, "gdro-alpha-mu", 0.05, "Rollout-GDRO shadow-price step size")
+	fs.Float64Var(&o.GSqB, "gdro-sqrt-beta", 0.4, "square-root allocator: variance EMA beta")
+	fs.BoolVar(&o.GProbe, "gdro-probe", false, "seed every training prompt's difficulty from one generation pass before RL")
+
+	fs.IntVar(&o.EvalSamples, "eval-samples", 8, "samples per held-out prompt (pass@k with k = this)")
+	fs.Float64Var(&o.EvalTemp, "eval-temperature", 0.6, "evaluation temperature")
+	fs.Float64Var(&o.EvalTopP, "eval-top-p", 0.8, "evaluation top-p")
+	fs.IntVar(&o.EvalTopK, "eval-top-k", 20, "evaluation top-k")
+	fs.IntVar(&o.EvalMaxNew, "eval-max-new", 0, "evaluation length limit (0 = -max-new)")
+	fs.IntVar(&o.EvalEvery, "eval-every", 0, "also evaluate every this many GRPO steps (0 = only after SFT and after RL)")
+	fs.BoolVar(&o.EvalGreedy, "eval-greedy", true, "also score one greedy completion per held-out prompt")
+	return fs
+}
+
+// parseFlags parses args into options and records which flags were set.
+func parseFlags(args []string, out io.Writer) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o, out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (every setting is a -flag; see -h)", fs.Args())
+	}
+	o.set = map[string]bool{}
+	o.fs = fs
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	return o, nil
+}
+
+// values returns every flag's value as text (for trainer_state.json).
+func (o *options) values() map[string]string {
+	out := map[string]string{}
+	o.fs.VisitAll(func(f *flag.Flag) { out[f.Name] = f.Value.String() })
+	return out
+}
+
+// applySaved sets every flag not given on the command line from a saved run's
+// values, so that a resumed run continues with the same settings.
+func (o *options) applySaved(saved map[string]string) error {
+	var err error
+	o.fs.VisitAll(func(f *flag.Flag) {
+		v, ok := saved[f.Name]
+		if !ok || o.set[f.Name] || f.Name == "resume" || err != nil {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = fmt.Errorf("checkpoint flag -%s=%q: %w", f.Name, v, e)
+		}
+	})
+	return err
+}
+
+// edges returns the classifier's interior bin edges.
+func (o *options) edges() ([]float64, error) {
+	if o.GEdges == "" {
+		if o.GBins < 1 {
+			return nil, fmt.Errorf("-gdro-bins %d: need at least 1", o.GBins)
+		}
+		e := make([]float64, o.GBins-1)
+		for i := range e {
+			e[i] = float64(i+1) / float64(o.GBins)
+		}
+		return e, nil
+	}
+	var e []float64
+	for _, s := range strings.Split(o.GEdges, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("-gdro-edges %q: %w", o.GEdges, err)
+		}
+		e = append(e, v)
+	}
+	return e, nil
+}
