@@ -28,8 +28,8 @@ type options struct {
 
 	// Tiny model (built-in experiment).
 	Layers, Hidden, Heads, KVHeads, HeadDim, Intermediate, Vocab int
-	Families                                                    string
-	Pool, HeldOutPerCell                                        int
+	Families                                                     string
+	Pool, HeldOutPerCell                                         int
 
 	// SFT.
 	SFTSteps, SFTBatch, SFTWarmup int

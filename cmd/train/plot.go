@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
