@@ -101,6 +101,16 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 		return err
 	}
 	r.w = w
+	// Check the remaining settings too before anything is written.
+	if _, err := r.rlConfig(); err != nil {
+		return err
+	}
+	if o.SFTSteps > 0 {
+		sched := optim.Schedule{Kind: "cosine", Warmup: o.SFTWarmup, Total: o.SFTSteps, MinRatio: 0.1}
+		if err := sched.Validate(); err != nil {
+			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
+		}
+	}
 	if r.dir == "" {
 		if r.dir, err = newRunDir(o); err != nil {
 			return err

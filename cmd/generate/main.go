@@ -1,0 +1,188 @@
+// Command generate runs a Qwen3 model directory (a Hugging Face download or
+// a frontier checkpoint).
+//
+// Logits of a token sequence, as one F32 tensor "logits" of shape
+// [T, vocab_size]:
+//
+//	go run ./cmd/generate -model DIR -ids "1 2 3" -logits out.safetensors
+//
+// Text generation with the directory's tokenizer.json, greedy by default or
+// sampled with -temperature, -top-p, -top-k and -n:
+//
+//	go run ./cmd/generate -model DIR -prompt "s3142=" -max-new 16
+//	go run ./cmd/generate -model DIR -chat -prompt "What is 2+2?" -temperature 0.6 -n 4
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/frontier-rl/frontier/kernels"
+	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/kernels/cuda"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/sample"
+	"github.com/frontier-rl/frontier/tokenizer"
+	"github.com/frontier-rl/frontier/weights"
+)
+
+type options struct {
+	model, ids, logits, prompt, device string
+	chat, thinking                      bool
+	maxNew, topK, n, threads            int
+	temperature, topP                   float64
+	seed                                uint64
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "generate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.model, "model", "", "Qwen3 model directory (config.json, model.safetensors, tokenizer.json)")
+	fs.StringVar(&o.ids, "ids", "", "space-separated token ids to run (with -logits)")
+	fs.StringVar(&o.logits, "logits", "", "write the logits of -ids to this safetensors file")
+	fs.StringVar(&o.prompt, "prompt", "", "text to continue, encoded with the model directory's tokenizer.json")
+	fs.BoolVar(&o.chat, "chat", false, "wrap -prompt in Qwen3's chat template as one user turn")
+	fs.BoolVar(&o.thinking, "thinking", true, "with -chat: thinking enabled (false prefills an empty think block)")
+	fs.IntVar(&o.maxNew, "max-new", 128, "most new tokens per sample")
+	fs.Float64Var(&o.temperature, "temperature", 0, "sampling temperature (0 = greedy)")
+	fs.Float64Var(&o.topP, "top-p", 1, "top-p (1 = off)")
+	fs.IntVar(&o.topK, "top-k", 0, "top-k (0 = off)")
+	fs.IntVar(&o.n, "n", 1, "number of samples")
+	fs.Uint64Var(&o.seed, "seed", 1, "sampling seed")
+	fs.StringVar(&o.device, "device", "cpu", "backend: cpu or cuda (cuda needs a binary built with -tags cuda)")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0 = all cores)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.model == "" {
+		return fmt.Errorf("-model DIR is required")
+	}
+	if (o.ids == "") == (o.prompt == "") {
+		return fmt.Errorf("give exactly one of -ids (with -logits) or -prompt")
+	}
+	if o.ids != "" && o.logits == "" {
+		return fmt.Errorf("-ids needs -logits FILE to write the logits to")
+	}
+	var b kernels.Backend
+	switch o.device {
+	case "cpu":
+		b = cpu.New(o.threads)
+	case "cuda":
+		var err error
+		if b, err = cuda.NewBackend(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-device %q: use cpu or cuda", o.device)
+	}
+	m, err := model.Load(o.model, b)
+	if err != nil {
+		return err
+	}
+	if o.ids != "" {
+		return writeLogits(m, o)
+	}
+	return generate(m, o, stdout)
+}
+
+// parseIDs reads space- or comma-separated token ids.
+func parseIDs(s string) ([]int32, error) {
+	var ids []int32
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+		v, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("-ids: %q is not a token id", f)
+		}
+		ids = append(ids, int32(v))
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("-ids holds no token ids")
+	}
+	return ids, nil
+}
+
+func writeLogits(m *model.Model, o options) error {
+	ids, err := parseIDs(o.ids)
+	if err != nil {
+		return err
+	}
+	p, err := m.Forward(ids, []int32{0, int32(len(ids))})
+	if err != nil {
+		return err
+	}
+	logits := m.LogitsHost(p)
+	return weights.WriteFile(o.logits, []weights.Tensor{{Name: "logits", Shape: []int{len(ids), m.Config.VocabSize}, Data: logits}}, weights.F32, nil)
+}
+
+func generate(m *model.Model, o options, out io.Writer) error {
+	tok, err := tokenizer.Load(filepath.Join(o.model, "tokenizer.json"))
+	if err != nil {
+		return err
+	}
+	text := o.prompt
+	if o.chat {
+		text = tokenizer.RenderChat([]tokenizer.Message{{Role: "user", Content: o.prompt}}, true, o.thinking)
+	}
+	var prompt []int32
+	for _, id := range tok.Encode(text) {
+		prompt = append(prompt, int32(id))
+	}
+	if len(prompt) == 0 {
+		return fmt.Errorf("-prompt encodes to no tokens")
+	}
+	var eos []int32
+	if g, err := weights.LoadGenerationConfig(filepath.Join(o.model, weights.GenerationConfigFileName)); err == nil {
+		for _, id := range g.EOSTokenIDs {
+			eos = append(eos, int32(id))
+		}
+	}
+	if len(eos) == 0 {
+		for _, id := range m.Config.EOSIDs() {
+			eos = append(eos, int32(id))
+		}
+	}
+	seeds := make([]uint64, o.n)
+	for j := range seeds {
+		seeds[j] = sample.Seed(o.seed, 0, 0, j)
+	}
+	cfg := sample.Config{Temperature: o.temperature, TopP: o.topP, TopK: o.topK, MaxNew: o.maxNew, EOS: eos}
+	res, err := sample.Generate(m, []sample.Request{{Prompt: prompt, Seeds: seeds}}, cfg)
+	if err != nil {
+		return err
+	}
+	for j, c := range res[0] {
+		if o.n > 1 {
+			fmt.Fprintf(out, "--- sample %d\n", j)
+		}
+		dec := tok.NewStreamDecoder()
+		var sb strings.Builder
+		for _, id := range c.Tokens {
+			if tok.IsSpecial(int(id)) {
+				continue
+			}
+			sb.WriteString(dec.Add(int(id)))
+		}
+		sb.WriteString(dec.Flush())
+		fmt.Fprintln(out, sb.String())
+		if c.Truncated {
+			fmt.Fprintf(out, "[stopped at -max-new %d]\n", o.maxNew)
+		}
+	}
+	return nil
+}

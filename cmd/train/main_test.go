@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/tokenizer"
+	"github.com/frontier-rl/frontier/weights"
+)
+
+// tinyArgs is a built-in run small enough for a test.
+func tinyArgs(out string) []string {
+	return []string{"-out", out, "-name", "t", "-pool", "24", "-heldout", "1", "-families", "sort,chain",
+		"-hidden", "32", "-intermediate", "64", "-heads", "2", "-kv-heads", "1", "-head-dim", "16", "-layers", "1",
+		"-sft-steps", "6", "-sft-warmup", "2", "-sft-batch", "8", "-steps", "4", "-prompts", "4", "-rollouts", "3",
+		"-minibatches", "2", "-eval-samples", "2", "-save-every", "2", "-gdro-window", "0"}
+}
+
+func mustRun(t *testing.T, ctx context.Context, args []string) string {
+	t.Helper()
+	o, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := run(ctx, o, &buf); err != nil {
+		t.Fatalf("run %v: %v\n%s", args, err, buf.String())
+	}
+	return buf.String()
+}
+
+// readLines returns metrics.jsonl without the timing fields.
+func readLines(t *testing.T, path string) []map[string]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]float64
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		for k := range m {
+			if strings.HasPrefix(k, "timing/") || strings.HasPrefix(k, "throughput/") || k == "step_time" {
+				delete(m, k)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestInterruptAndResume: a run interrupted before its first step saves a
+// checkpoint; resumed, then stopped after GRPO step 2 and resumed again, it
+// writes the same metrics as a run straight through.
+func TestInterruptAndResume(t *testing.T) {
+	dir := t.TempDir()
+	straight := filepath.Join(dir, "a")
+	mustRun(t, context.Background(), tinyArgs(straight))
+
+	split := filepath.Join(dir, "b")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := mustRun(t, ctx, tinyArgs(split))
+	if !strings.Contains(out, "interrupted") {
+		t.Fatalf("no interruption message:\n%s", out)
+	}
+	run := filepath.Join(split, "t")
+	// Resume with fewer steps, then resume again for the rest.
+	mustRun(t, context.Background(), []string{"-resume", run, "-steps", "2"})
+	mustRun(t, context.Background(), []string{"-resume", run, "-steps", "4"})
+
+	a := readLines(t, filepath.Join(straight, "t", "metrics.jsonl"))
+	b := readLines(t, filepath.Join(run, "metrics.jsonl"))
+	if len(a) != 4 || len(b) != 4 {
+		t.Fatalf("metrics lines: straight %d, resumed %d, want 4", len(a), len(b))
+	}
+	for i := range a {
+		for k, v := range a[i] {
+			if strings.HasPrefix(k, "eval/") {
+				continue // the split run evaluates at its own ends
+			}
+			if b[i][k] != v {
+				t.Errorf("step %d %s: straight %v, resumed %v", i+1, k, v, b[i][k])
+			}
+		}
+	}
+	// Both runs end with the same final weights.
+	ma, err := model.Load(filepath.Join(straight, "t"), cpu.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := model.Load(run, cpu.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := make([]float32, ma.NumParams()), make([]float32, mb.NumParams())
+	ma.B.Download(pa, ma.Params)
+	mb.B.Download(pb, mb.Params)
+	for i := range pa {
+		if pa[i] != pb[i] {
+			t.Fatalf("final weight %d: straight %v, resumed %v", i, pa[i], pb[i])
+		}
+	}
+	for _, f := range []string{"eval.json", "curves.png", "config.json", "model.safetensors", "tokenizer.json", "generation_config.json"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+}
+
+// TestRealModelDirectory runs 2 GRPO steps of -model DIR -data FILE on a
+// small Hugging Face style directory and a 3-line DAPO dataset made here.
+func TestRealModelDirectory(t *testing.T) {
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "model")
+	corpus := []string{"Solve 1+1. Answer: 2", "What is 3 times 4? Answer: 12", "<|im_start|>user\nhello<|im_end|>"}
+	tok, err := tokenizer.Train(corpus, tokenizer.TrainConfig{VocabSize: 300, Special: []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imEnd, _ := tok.TokenID("<|im_end|>")
+	cfg := weights.Config{ModelType: "qwen3", VocabSize: tok.VocabSize(), HiddenSize: 32, IntermediateSize: 64,
+		NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1, HeadDim: 16, RopeTheta: 1e6, RMSNormEps: 1e-6,
+		TieWordEmbeddings: false, MaxPositionEmbeddings: 512, InitializerRange: 0.02, HiddenAct: "silu", EOSTokenID: imEnd}
+	m, err := model.New(cfg, cpu.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.InitRandom(3)
+	if err := m.Save(mdir, weights.BF16); err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Save(filepath.Join(mdir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data.jsonl")
+	var lines []string
+	for i, q := range []string{"What is 1+1?", "What is 2+3?", "What is 4*2?"} {
+		js, _ := json.Marshal(map[string]string{"prompt": q + "\n\nRemember to put your answer on its own line after \"Answer:\".", "solution": fmt.Sprint([]int{2, 5, 8}[i])})
+		lines = append(lines, string(js))
+	}
+	os.WriteFile(data, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "runs")
+	log := mustRun(t, context.Background(), []string{"-model", mdir, "-data", data, "-steps", "2", "-prompts", "3",
+		"-rollouts", "2", "-minibatches", "1", "-max-new", "6", "-out", out, "-name", "real", "-save-dtype", "bf16"})
+	if !strings.Contains(log, "error-rate signal") {
+		t.Errorf("the one-minibatch fallback was not announced:\n%s", log)
+	}
+	if got := readLines(t, filepath.Join(out, "real", "metrics.jsonl")); len(got) != 2 {
+		t.Fatalf("%d metrics lines, want 2", len(got))
+	}
+	if _, err := model.Load(filepath.Join(out, "real"), cpu.New(1)); err != nil {
+		t.Fatalf("final model does not load: %v", err)
+	}
+}
+
+// TestBadInputLeavesRunsUntouched: each bad input is a clear error, and an
+// existing run directory is left as it was.
+func TestBadInputLeavesRunsUntouched(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	existing := filepath.Join(runs, "keep")
+	os.MkdirAll(existing, 0o755)
+	os.WriteFile(filepath.Join(existing, "marker"), []byte("x"), 0o644)
+	empty := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	noSol := filepath.Join(dir, "nosol.jsonl")
+	os.WriteFile(noSol, []byte(`{"prompt":"hi"}`+"\n"), 0o644)
+	noCfg := filepath.Join(dir, "nocfg")
+	os.MkdirAll(noCfg, 0o755)
+	otherType := filepath.Join(dir, "llama")
+	os.MkdirAll(otherType, 0o755)
+	os.WriteFile(filepath.Join(otherType, "config.json"), []byte(`{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":1,"num_key_value_heads":1}`), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", noCfg, "-data", empty}, "empty"},
+		{[]string{"-model", noCfg, "-data", noSol}, "solution"},
+		{[]string{"-model", noCfg}, "config.json"},
+		{[]string{"-model", otherType}, "llama"},
+		{[]string{"-algo", "magic", "-sft-steps", "0", "-pool", "8", "-heldout", "1"}, "magic"},
+		{[]string{"-resume", filepath.Join(runs, "keep")}, "checkpoint"},
+		{[]string{"-device", "tpu"}, "tpu"},
+	} {
+		o, err := parseFlags(append(tc.args, "-out", runs, "-name", "keep"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = run(context.Background(), o, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+	entries, _ := os.ReadDir(existing)
+	if len(entries) != 1 {
+		t.Errorf("the existing run directory changed: %v", entries)
+	}
+}
