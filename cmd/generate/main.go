@@ -33,10 +33,10 @@ import (
 
 type options struct {
 	model, ids, logits, prompt, device string
-	chat, thinking                      bool
-	maxNew, topK, n, threads            int
-	temperature, topP                   float64
-	seed                                uint64
+	chat, thinking                     bool
+	maxNew, topK, n, threads           int
+	temperature, topP                  float64
+	seed                               uint64
 }
 
 func main() {
