@@ -85,8 +85,8 @@ func DefaultConfig() Config {
 		Seed: 1, PromptsPerStep: 256, Rollouts: 4, Minibatches: 2, PPOEpochs: 1,
 		Loss:    LossConfig{ClipLow: 0.2, ClipHigh: 0.28},
 		AdvClip: 5, Reward: "pm1",
-		Sample:  sample.Config{Temperature: 1, MaxNew: 4096},
-		Prompt:  gdro.DefaultPromptConfig(), Signal: "auto",
+		Sample: sample.Config{Temperature: 1, MaxNew: 4096},
+		Prompt: gdro.DefaultPromptConfig(), Signal: "auto",
 		Alloc: "fixed", RolloutCfg: gdro.DefaultRolloutConfig(), SqrtCfg: gdro.DefaultSqrtConfig(),
 		Classifier: gdro.DefaultClassifierConfig(), Stat: "any", StatK: 2,
 	}
@@ -459,7 +459,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			mt["gdro/bin_accuracy/"+s] = float64(binCorrect[b]) / float64(binResp[b])
 			mt["gdro/rollouts/"+s] = float64(binResp[b]) / float64(binCount[b])
 		}
-		if binW != nil {
+		if binW != nil && binCount[b] > 0 {
 			mt["gdro/prompt_weight/"+s] = binW[b]
 		}
 	}

@@ -39,7 +39,6 @@ func writePlot(path string, history []rl.Metrics, bins int, algo string) error {
 		p.X.Label.Text = "GRPO step"
 		p.Y.Label.Text = ylabel
 		p.Legend.Top = true
-		p.Legend.Left = true
 		p.Add(plotter.NewGrid())
 		return p
 	}
