@@ -70,7 +70,10 @@ func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Built
 	cfg.Seed = o.Seed
 	cfg.PoolSize = o.Pool
 	cfg.HeldOutPerCell = o.HeldOutPerCell
-	cfg.Families = strings.Split(o.Families, ",")
+	cfg.Families = nil
+	for _, f := range strings.Split(o.Families, ",") {
+		cfg.Families = append(cfg.Families, strings.TrimSpace(f))
+	}
 	b, err := tasks.NewBuiltin(cfg)
 	if err != nil {
 		return nil, nil, nil, err
