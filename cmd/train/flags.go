@@ -70,6 +70,16 @@ type options struct {
 
 	set map[string]bool // flags given on the command line
 	fs  *flag.FlagSet   // the flags, bound to the fields above
+
+	// interruptAt, when set (by tests), acts like a SIGINT before the given
+	// step of a phase ("sft" or "rl").
+	interruptAt func(phase string, step int) bool
+}
+
+// stopAt reports whether the run should stop before step of phase as if
+// interrupted.
+func (o *options) stopAt(phase string, step int) bool {
+	return o.interruptAt != nil && o.interruptAt(phase, step)
 }
 
 func newFlagSet(o *options, out io.Writer) *flag.FlagSet {

@@ -28,10 +28,16 @@ func tinyArgs(out string) []string {
 
 func mustRun(t *testing.T, ctx context.Context, args []string) string {
 	t.Helper()
+	return mustRunStop(t, ctx, args, nil)
+}
+
+func mustRunStop(t *testing.T, ctx context.Context, args []string, stop func(string, int) bool) string {
+	t.Helper()
 	o, err := parseFlags(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.interruptAt = stop
 	var buf bytes.Buffer
 	if err := run(ctx, o, &buf); err != nil {
 		t.Fatalf("run %v: %v\n%s", args, err, buf.String())
@@ -80,9 +86,23 @@ func TestInterruptAndResume(t *testing.T) {
 		t.Fatalf("no interruption message:\n%s", out)
 	}
 	run := filepath.Join(split, "t")
-	// Resume with fewer steps, then resume again for the rest.
-	mustRun(t, context.Background(), []string{"-resume", run, "-steps", "2"})
-	mustRun(t, context.Background(), []string{"-resume", run, "-steps", "4"})
+	// Stop in the middle of SFT, then in the middle of GRPO, resuming each time.
+	mustRunStop(t, context.Background(), []string{"-resume", run}, func(phase string, step int) bool { return phase == "sft" && step == 3 })
+	mustRunStop(t, context.Background(), []string{"-resume", run}, func(phase string, step int) bool { return phase == "rl" && step == 2 })
+	mustRun(t, context.Background(), []string{"-resume", run})
+
+	sa := readLines(t, filepath.Join(straight, "t", "sft_metrics.jsonl"))
+	sb := readLines(t, filepath.Join(run, "sft_metrics.jsonl"))
+	if len(sa) != 6 || len(sb) != 6 {
+		t.Fatalf("SFT metrics lines: straight %d, resumed %d, want 6", len(sa), len(sb))
+	}
+	for i := range sa {
+		for k, v := range sa[i] {
+			if sb[i][k] != v {
+				t.Errorf("SFT step %d %s: straight %v, resumed %v", i+1, k, v, sb[i][k])
+			}
+		}
+	}
 
 	a := readLines(t, filepath.Join(straight, "t", "metrics.jsonl"))
 	b := readLines(t, filepath.Join(run, "metrics.jsonl"))

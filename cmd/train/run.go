@@ -134,12 +134,10 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	r.logf("data: %d training prompts, %d held-out prompts", len(w.train), len(w.heldOut))
 
 	if r.state.Phase == "sft" {
-		if err := r.sft(ctx); err != nil {
+		stopped, err := r.sft(ctx)
+		if err != nil || stopped {
 			return err
 		}
-	}
-	if ctx.Err() != nil {
-		return nil
 	}
 	if r.state.SFTEval == nil && len(w.heldOut) > 0 {
 		res, err := r.evaluate("after SFT")
@@ -195,42 +193,56 @@ func (r *runner) checkpoint(name string, opt *optim.AdamW) error {
 	return nil
 }
 
-// sft runs (or finishes) the supervised warm start.
-func (r *runner) sft(ctx context.Context) error {
+// sft runs (or finishes) the supervised warm start. It reports whether it
+// was interrupted (after saving a checkpoint).
+func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 	o, w := r.o, r.w
 	if o.SFTSteps <= 0 {
 		r.state.Phase = "rl"
-		return nil
+		return false, nil
 	}
 	if !w.builtin {
-		return fmt.Errorf("-sft-steps %d: SFT runs on the built-in tasks only; use -sft-steps=0 with -data", o.SFTSteps)
+		return false, fmt.Errorf("-sft-steps %d: SFT runs on the built-in tasks only; use -sft-steps=0 with -data", o.SFTSteps)
 	}
 	cfg := optim.DefaultConfig()
 	cfg.LR = o.SFTLR
 	cfg.Schedule = optim.Schedule{Kind: "cosine", Warmup: o.SFTWarmup, Total: o.SFTSteps, MinRatio: 0.1}
 	opt, err := optim.NewAdamW(cfg, w.m.B, w.m.NumParams())
 	if err != nil {
-		return err
+		return false, err
 	}
 	if r.state.SFTStep > 0 {
 		ck, _ := rl.LatestCheckpoint(r.dir)
 		if err := rl.LoadOptimizer(ck, opt); err != nil {
-			return err
+			return false, err
 		}
 	}
 	builtin, err := tasksBuiltin(o)
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.logf("SFT: %d steps x %d sequences, AdamW lr %g, %d warm-up steps, cosine to 10%%", o.SFTSteps, o.SFTBatch, o.SFTLR, o.SFTWarmup)
+	sftPath := filepath.Join(r.dir, "sft_metrics.jsonl")
+	sftHistory, err := readMetrics(sftPath, r.state.SFTStep)
+	if err != nil {
+		return false, err
+	}
+	sf, err := os.Create(sftPath)
+	if err != nil {
+		return false, fmt.Errorf("metrics: %w", err)
+	}
+	defer sf.Close()
+	for _, h := range sftHistory {
+		writeMetrics(sf, h)
+	}
 	bar := newProgress(r.out, "SFT", o.SFTSteps)
 	start := time.Now()
 	var tokens int
 	for r.state.SFTStep < o.SFTSteps {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.o.stopAt("sft", r.state.SFTStep) {
 			bar.done()
 			r.logf("interrupted: saving a checkpoint at SFT step %d", r.state.SFTStep)
-			return r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
+			return true, r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
 		}
 		step := r.state.SFTStep
 		rng := rand.New(rand.NewPCG(o.Seed^0x5f7c3a1d, uint64(step)))
@@ -241,17 +253,19 @@ func (r *runner) sft(ctx context.Context) error {
 			batch[i] = rl.SFTExample{Prompt: toInt32(w.tok.Encode(ex.Prompt)), Answer: ans}
 			tokens += len(batch[i].Prompt) + len(ans)
 		}
+		lr := opt.LR()
 		loss, gn, err := rl.SFTStep(w.m, opt, batch)
 		if err != nil {
-			return fmt.Errorf("SFT step %d: %w", step+1, err)
+			return false, fmt.Errorf("SFT step %d: %w", step+1, err)
 		}
 		r.state.SFTStep++
+		writeMetrics(sf, rl.Metrics{"step": float64(r.state.SFTStep), "loss": loss, "grad_norm": gn, "learning_rate": lr})
 		bar.update(r.state.SFTStep, fmt.Sprintf("loss %.4f  grad %.2f  lr %.2e  %.0f tok/s", loss, gn, opt.LR(), float64(tokens)/time.Since(start).Seconds()))
 	}
 	bar.done()
 	r.logf("SFT done in %.1fs", time.Since(start).Seconds())
 	r.state.Phase = "rl"
-	return r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
+	return false, r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
 }
 
 // tasksBuiltin regenerates the built-in task set (a deterministic function
@@ -388,7 +402,15 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 	r.logf("GRPO: %d steps x %d prompts x %d rollouts, %d minibatches, lr %g, clip %.2f/%.2f, algo %s, classifier %d bins (stat %s)",
 		o.Steps, o.Prompts, o.Rollouts, o.Minibatches, o.LR, o.ClipLow, o.ClipHigh, algo, tr.Cls.NumBins(), o.GStat)
 	bar := newProgress(r.out, "GRPO", o.Steps)
+	lastSaved := -1
+	if r.state.RL != nil {
+		lastSaved = r.state.RL.Step
+	}
 	save := func() error {
+		if lastSaved == tr.Step {
+			return nil // the latest checkpoint is this step already
+		}
+		lastSaved = tr.Step
 		st, err := tr.State()
 		if err != nil {
 			return err
@@ -398,7 +420,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		return r.checkpoint(fmt.Sprintf("checkpoint-rl-%d", tr.Step), opt)
 	}
 	for tr.Step < o.Steps {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.o.stopAt("rl", tr.Step) {
 			bar.done()
 			r.logf("interrupted: saving a checkpoint at GRPO step %d", tr.Step)
 			mw.Flush()
