@@ -139,7 +139,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.GBins, "gdro-bins", 10, "difficulty bins (uniform edges), ignored when -gdro-edges is set")
 	fs.StringVar(&o.GEdges, "gdro-edges", "", "comma-separated interior bin edges, e.g. 0.1,0.5,0.9")
 	fs.IntVar(&o.GWindow, "gdro-window", 50, "classifier window H in steps (0 = whole history)")
-	fs.Float64Var(&o.GHyst, "gdro-hysteresis", 0.03, "classifier hysteresis delta")
+	fs.Float64Var(&o.GHyst, "gdro-hysteresis", 0.03, "classifier hysteresis delta (default 0.03 for Prompt-GDRO runs, 0 for rollout-gdro and sqrt, as in the released code)")
 	fs.StringVar(&o.GStat, "gdro-stat", "any", "classifier statistic per step: any, mean or passk")
 	fs.IntVar(&o.GK, "gdro-k", 2, "k of -gdro-stat=passk")
 	fs.Float64Var(&o.GEta, "gdro-eta", 0.65, "Prompt-GDRO step size eta_q")

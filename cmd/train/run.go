@@ -81,6 +81,9 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	if o.ModelDir != "" && !o.set["sft-steps"] && o.Resume == "" {
 		o.SFTSteps = 0
 	}
+	if !o.set["gdro-hysteresis"] && o.Resume == "" && (o.Algo == "rollout-gdro" || o.Algo == "sqrt") {
+		o.GHyst = 0 // the released code's Rollout-GDRO runs use no hysteresis
+	}
 	if o.MaxNew == 0 {
 		o.MaxNew = 12
 		if o.Data != "" {
