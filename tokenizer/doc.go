@@ -17,17 +17,26 @@
 //
 //  2. Each remaining segment is normalised to Unicode NFC.
 //
-//  3. The segment is split into pieces with the model's pre-tokenizer
-//     pattern. The Qwen2 pattern
-//
-//     (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-//
-//     needs a negative look-ahead that Go's regexp lacks, so it is
-//     implemented by a hand-written scanner with the backtracking semantics
-//     of the original (\s is Unicode White_Space, as in Oniguruma).
+//  3. The segment is split into pieces with Qwen's pre-tokenizer pattern
+//     (below), the only one supported.
 //
 //  4. Every piece is byte-level BPE encoded: its UTF-8 bytes start as single
-//     byte tokens and adjacent pairs are merged by merge rank.
+//     byte tokens and adjacent pairs are merged by merge rank, lowest
+//     first and leftmost among equals. Results are kept in a word cache.
+//
+// Qwen's pattern is
+//
+//	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// It needs a negative look-ahead that Go's regexp lacks, so it is
+// implemented by a hand-written scanner with the backtracking semantics of
+// the original (\s is Unicode White_Space, as in Oniguruma).
+//
+// # Training
+//
+// Train learns a byte-level BPE vocabulary from a corpus with the same
+// pre-tokenizer, deterministically, and Save writes it as a tokenizer.json
+// that Load and Hugging Face's loaders read.
 //
 // # Invalid UTF-8
 //
@@ -38,7 +47,6 @@
 //
 // # Concurrency
 //
-// A *Tokenizer is safe for concurrent use once loaded, except AddTokens,
-// which must be called before the tokenizer is shared. The per-tokenizer
-// word cache is guarded by a lock; the package has no mutable global state.
+// A *Tokenizer is safe for concurrent use. Its word cache is guarded by a
+// lock; the package has no mutable global state.
 package tokenizer

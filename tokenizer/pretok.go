@@ -5,35 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// patternKind names a supported pre-tokenizer split pattern.
-type patternKind uint8
+// qwenPattern is the pre-tokenizer split pattern of Qwen2 and Qwen3, exactly
+// as it appears in their tokenizer.json. splitPieces implements it.
+const qwenPattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 
-const (
-	// patternQwen2 is the pattern of Qwen2 and Qwen3 (also used by
-	// Llama 3 style models, except for the digit rule).
-	patternQwen2 patternKind = iota + 1
-	// patternGPT2 is GPT-2's original pattern, used by ByteLevel
-	// pre-tokenizers with use_regex true.
-	patternGPT2
-)
-
-// The pattern strings exactly as they appear in tokenizer.json files.
-const (
-	qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-	gpt2Pattern  = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-)
-
-func (p patternKind) String() string {
-	switch p {
-	case patternQwen2:
-		return qwen2Pattern
-	case patternGPT2:
-		return gpt2Pattern
-	}
-	return "unknown pattern"
-}
-
-// charClass is the class of one character as the split patterns see it.
+// charClass is the class of one character as the split pattern sees it.
 type charClass uint8
 
 const (
@@ -44,9 +20,10 @@ const (
 	clsNewline                  // \r or \n
 )
 
-var asciiClass = func() [128]charClass {
-	var t [128]charClass
-	for c := 0; c < 128; c++ {
+// asciiClass holds the class of every ASCII character.
+var asciiClass = func() [utf8.RuneSelf]charClass {
+	var t [utf8.RuneSelf]charClass
+	for c := range utf8.RuneSelf {
 		switch {
 		case c == '\r' || c == '\n':
 			t[c] = clsNewline
@@ -63,9 +40,10 @@ var asciiClass = func() [128]charClass {
 	return t
 }()
 
-// classAt returns the class, the character and its width in bytes at s[i].
-// An invalid UTF-8 byte is reported as utf8.RuneError of width 1 and class
-// clsOther.
+// classAt returns the class, the character and its width in bytes at s[i]
+// (i < len(s)). An invalid UTF-8 byte is reported as utf8.RuneError of
+// width 1 and class clsOther. \s is Unicode's White_Space property, as in
+// Oniguruma, the regex engine of Hugging Face's tokenizers.
 func classAt(s string, i int) (charClass, rune, int) {
 	c := s[i]
 	if c < utf8.RuneSelf {
@@ -84,15 +62,6 @@ func classAt(s string, i int) (charClass, rune, int) {
 		return clsSpace, r, n
 	}
 	return clsOther, r, n
-}
-
-// classAfter returns the class at s[i], or ok false at the end of s.
-func classAfter(s string, i int) (cls charClass, ok bool) {
-	if i >= len(s) {
-		return 0, false
-	}
-	cls, _, _ = classAt(s, i)
-	return cls, true
 }
 
 // skipClass returns the end of the run of characters of class cls that
@@ -118,7 +87,7 @@ func skipNewlines(s string, i int) int {
 
 // foldEq reports whether r equals the ASCII lower-case letter l under
 // Unicode simple case folding ("S" and U+017F LATIN SMALL LETTER LONG S
-// both match 's'), as case-insensitive matching in Oniguruma does.
+// both match 's'), as case-insensitive matching does.
 func foldEq(r rune, l byte) bool {
 	start := rune(l)
 	for c := start; ; {
@@ -132,28 +101,22 @@ func foldEq(r rune, l byte) bool {
 	}
 }
 
-// contraction returns the length in bytes of the contraction suffix
-// ('s, 't, 're, 've, 'm, 'll, 'd without the apostrophe) at the start of s,
-// or 0. With fold false the letters must be lower case.
-func contraction(s string, fold bool) int {
+// contraction returns the length in bytes of a contraction suffix matched
+// case-insensitively at the start of s (s, t, re, ve, m, ll or d: the part
+// after the apostrophe), or 0.
+func contraction(s string) int {
 	if len(s) == 0 {
 		return 0
 	}
-	eq := func(r rune, l byte) bool {
-		if fold {
-			return foldEq(r, l)
-		}
-		return r == rune(l)
-	}
 	r1, n1 := utf8.DecodeRuneInString(s)
-	if eq(r1, 's') || eq(r1, 't') || eq(r1, 'm') || eq(r1, 'd') {
+	if foldEq(r1, 's') || foldEq(r1, 't') || foldEq(r1, 'm') || foldEq(r1, 'd') {
 		return n1
 	}
 	var second byte
 	switch {
-	case eq(r1, 'r'), eq(r1, 'v'):
+	case foldEq(r1, 'r'), foldEq(r1, 'v'):
 		second = 'e'
-	case eq(r1, 'l'):
+	case foldEq(r1, 'l'):
 		second = 'l'
 	default:
 		return 0
@@ -162,16 +125,16 @@ func contraction(s string, fold bool) int {
 		return 0
 	}
 	r2, n2 := utf8.DecodeRuneInString(s[n1:])
-	if eq(r2, second) {
+	if foldEq(r2, second) {
 		return n1 + n2
 	}
 	return 0
 }
 
-// whitespaceEnd returns the end of a whitespace run that begins at a
-// whitespace character at i, following the shared tail of both patterns:
-// \s+(?!\S)|\s+ (and for Qwen2 first \s*[\r\n]+).
-func whitespaceEnd(s string, i int, newlineRule bool) int {
+// whitespaceEnd returns the end of the piece that starts at the whitespace
+// character at i, following the pattern's last three alternatives:
+// \s*[\r\n]+ | \s+(?!\S) | \s+.
+func whitespaceEnd(s string, i int) int {
 	j := i
 	lastStart := i // start of the last character of the run
 	afterNL := -1  // end of the last \r or \n in the run
@@ -187,30 +150,27 @@ func whitespaceEnd(s string, i int, newlineRule bool) int {
 		}
 	}
 	switch {
-	case newlineRule && afterNL > 0:
-		return afterNL // \s*[\r\n]+ : up to the last line break
+	case afterNL > 0:
+		// \s*[\r\n]+ : the greedy \s* backs off to the last line break.
+		return afterNL
 	case j == len(s):
-		return j // \s+(?!\S) at the end of the text
+		// \s+(?!\S) at the end of the text.
+		return j
 	case lastStart > i:
-		return lastStart // \s+(?!\S): leave the last space for the next piece
+		// \s+(?!\S): leave the last space to start the next piece.
+		return lastStart
 	}
-	return j // \s+
+	return j // \s+ : a single space before a non-space
 }
 
-// nextPiece returns the end of the piece that starts at i (i < len(s)).
-func (p patternKind) nextPiece(s string, i int) int {
-	if p == patternGPT2 {
-		return nextPieceGPT2(s, i)
-	}
-	return nextPieceQwen2(s, i)
-}
-
-// nextPieceQwen2 implements the Qwen2 pattern's alternatives in order.
-func nextPieceQwen2(s string, i int) int {
+// nextPiece returns the end of the piece that starts at s[i] (i < len(s)).
+// It tries the pattern's alternatives in order, as a backtracking regex
+// engine does, and returns the end of the first one that matches.
+func nextPiece(s string, i int) int {
 	c0, r0, n0 := classAt(s, i)
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)
 	if r0 == '\'' {
-		if l := contraction(s[i+1:], true); l > 0 {
+		if l := contraction(s[i+1:]); l > 0 {
 			return i + 1 + l
 		}
 	}
@@ -218,8 +178,11 @@ func nextPieceQwen2(s string, i int) int {
 	if c0 == clsLetter {
 		return skipClass(s, i+n0, clsLetter)
 	}
-	c1, ok1 := classAfter(s, i+n0)
-	if (c0 == clsOther || c0 == clsSpace) && ok1 && c1 == clsLetter {
+	c1 := clsNewline // stands for "no next character": it matches nothing below
+	if i+n0 < len(s) {
+		c1, _, _ = classAt(s, i+n0)
+	}
+	if (c0 == clsOther || c0 == clsSpace) && c1 == clsLetter {
 		return skipClass(s, i+n0, clsLetter)
 	}
 	// \p{N}
@@ -227,42 +190,31 @@ func nextPieceQwen2(s string, i int) int {
 		return i + n0
 	}
 	// ' '?[^\s\p{L}\p{N}]+[\r\n]*
-	if r0 == ' ' && ok1 && c1 == clsOther {
+	if r0 == ' ' && c1 == clsOther {
 		return skipNewlines(s, skipClass(s, i+1, clsOther))
 	}
 	if c0 == clsOther {
 		return skipNewlines(s, skipClass(s, i+n0, clsOther))
 	}
-	// \s*[\r\n]+|\s+(?!\S)|\s+
-	return whitespaceEnd(s, i, true)
+	// \s*[\r\n]+ | \s+(?!\S) | \s+
+	return whitespaceEnd(s, i)
 }
 
-// nextPieceGPT2 implements GPT-2's pattern's alternatives in order.
-func nextPieceGPT2(s string, i int) int {
-	c0, r0, n0 := classAt(s, i)
-	if r0 == '\'' {
-		if l := contraction(s[i+1:], false); l > 0 {
-			return i + 1 + l
-		}
-	}
-	start := i
-	if r0 == ' ' {
-		if c1, ok := classAfter(s, i+1); ok && c1 != clsSpace && c1 != clsNewline {
-			return skipClass(s, i+1, c1) // ' '?\p{L}+ | ' '?\p{N}+ | ' '?[^\s\p{L}\p{N}]+
-		}
-	}
-	switch c0 {
-	case clsLetter, clsNumber, clsOther:
-		return skipClass(s, start+n0, c0)
-	}
-	return whitespaceEnd(s, i, false)
-}
-
-// splitPieces calls fn with every piece of s in order.
-func (p patternKind) splitPieces(s string, fn func(piece string)) {
+// splitPieces calls fn with every piece of s in order. The pieces are
+// non-empty and concatenate to s.
+func splitPieces(s string, fn func(piece string)) {
 	for i := 0; i < len(s); {
-		j := p.nextPiece(s, i)
+		j := nextPiece(s, i)
 		fn(s[i:j])
 		i = j
 	}
+}
+
+// Pretokenize returns the pieces that Qwen's split pattern cuts text into,
+// before byte-level BPE. It does not normalise text or look for added
+// tokens; it is exposed for inspection and tests.
+func Pretokenize(text string) []string {
+	var pieces []string
+	splitPieces(text, func(p string) { pieces = append(pieces, p) })
+	return pieces
 }
