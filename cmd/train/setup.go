@@ -131,6 +131,8 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 		}
 		w.m.InitRandom(o.Seed)
 		w.eos = []int32{int32(eos)}
+		// Enough for transformers' AutoTokenizer to load tokenizer.json.
+		w.files["tokenizer_config.json"] = []byte(fmt.Sprintf("{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n  \"eos_token\": %q,\n  \"model_max_length\": %d\n}\n", tinySpecials[0], cfg.MaxPositionEmbeddings))
 	}
 	if len(w.eos) == 0 {
 		return nil, nil, fmt.Errorf("%s: no EOS token id in generation_config.json or config.json: completions could never end", modelDir)
