@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 )
 
 // Config is the config.json of a Qwen3 model, with transformers' defaults
@@ -45,6 +46,7 @@ const (
 	DefaultInitializerRange      = 0.02
 	DefaultMaxPositionEmbeddings = 32768
 	DefaultHiddenAct             = "silu"
+	DefaultHeadDim               = 128
 )
 
 // configKeys are the config.json fields interpreted by ParseConfig; all
@@ -91,7 +93,7 @@ func field(raw map[string]json.RawMessage, key string, dst any, source string) (
 		return false, nil
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
-		return true, fmt.Errorf("weights: %s: field %q: cannot read %s as %T: fix the value", source, key, v, dst)
+		return true, fmt.Errorf("weights: %s: field %q: cannot read %s as %s: fix the value", source, key, v, strings.TrimLeft(fmt.Sprintf("%T", dst), "*"))
 	}
 	return true, nil
 }
@@ -193,7 +195,10 @@ func ParseConfig(data []byte, source string) (Config, error) {
 		c.NumKeyValueHeads = c.NumAttentionHeads
 	}
 	if !set["head_dim"] {
-		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+		// transformers' Qwen3Config defaults the argument to 128 (not
+		// hidden/heads, the fallback of its attention code for configs
+		// without the attribute); every Qwen3 release writes it anyway.
+		c.HeadDim = DefaultHeadDim
 	}
 	if !set["rope_theta"] {
 		c.RopeTheta = DefaultRopeTheta
@@ -232,7 +237,7 @@ func rawIsList(v json.RawMessage) (json.RawMessage, bool) {
 
 // WithDefaults returns c with zero fields set as transformers' Qwen3Config
 // would set them when absent: model_type "qwen3", kv heads = heads, head_dim
-// = hidden/heads, rope_theta 1e4, rms_norm_eps 1e-6, max_position_embeddings
+// 128, rope_theta 1e4, rms_norm_eps 1e-6, max_position_embeddings
 // 32768, initializer_range 0.02, hidden_act "silu". It suits a Config built
 // in code rather than read from a file.
 func (c Config) WithDefaults() Config {
@@ -242,8 +247,8 @@ func (c Config) WithDefaults() Config {
 	if c.NumKeyValueHeads == 0 {
 		c.NumKeyValueHeads = c.NumAttentionHeads
 	}
-	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
-		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+	if c.HeadDim == 0 {
+		c.HeadDim = DefaultHeadDim
 	}
 	if c.RopeTheta == 0 {
 		c.RopeTheta = DefaultRopeTheta

@@ -33,7 +33,15 @@ type File struct {
 const streamChunk = 1 << 20
 
 // Open opens and validates the safetensors file at path.
-func Open(path string) (*File, error) {
+func Open(path string) (*File, error) { return open(path, true) }
+
+// openStreamed opens the file like Open but never maps it, so that the
+// positioned-read path can be tested on any system.
+func openStreamed(path string) (*File, error) { return open(path, false) }
+
+// open opens and validates a safetensors file, mapping it if mapIt is set
+// and the system allows.
+func open(path string, mapIt bool) (*File, error) {
 	osf, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
@@ -71,11 +79,12 @@ func Open(path string) (*File, error) {
 		return nil, err
 	}
 	f := &File{path: path, hdr: hdr, dataStart: 8 + n}
-	if data, unmap, err := mmapFile(osf, size); err == nil {
-		f.mapped, f.unmap = data, unmap
-		osf.Close() // the mapping outlives the descriptor
-	} else {
-		f.r = osf
+	f.r = osf
+	if mapIt {
+		if data, unmap, err := mmapFile(osf, size); err == nil {
+			f.mapped, f.unmap, f.r = data, unmap, nil
+			osf.Close() // the mapping outlives the descriptor
+		}
 	}
 	return f, nil
 }

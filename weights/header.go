@@ -50,10 +50,16 @@ type header struct {
 // headerLen decodes the 8-byte length prefix of a safetensors file of size
 // fileSize bytes and checks it against the file size.
 func headerLen(prefix []byte, fileSize int64, source string) (int64, error) {
+	if fileSize == 0 {
+		return 0, fmt.Errorf("weights: %s: file is empty: it is truncated or not a safetensors file", source)
+	}
 	if fileSize < 8 || len(prefix) < 8 {
 		return 0, fmt.Errorf("weights: %s: file is %d bytes, shorter than the 8-byte header length: it is truncated or not a safetensors file", source, fileSize)
 	}
 	n := binary.LittleEndian.Uint64(prefix)
+	if n == 0 {
+		return 0, fmt.Errorf("weights: %s: header length is 0: a safetensors header is a JSON object of at least 2 bytes; the file is corrupt or not a safetensors file", source)
+	}
 	if n > MaxHeaderBytes {
 		return 0, fmt.Errorf("weights: %s: header length %d is absurd (limit %d bytes): the file is corrupt or not a safetensors file", source, n, MaxHeaderBytes)
 	}
@@ -75,14 +81,6 @@ func parseBytes(b []byte, source string) (*header, int64, error) {
 		return nil, 0, err
 	}
 	return h, 8 + n, nil
-}
-
-// rawEntry is one tensor entry of the JSON header; pointers tell a missing
-// field from a zero one.
-type rawEntry struct {
-	DType       *string  `json:"dtype"`
-	Shape       *[]int64 `json:"shape"`
-	DataOffsets *[]int64 `json:"data_offsets"`
 }
 
 // parseHeader parses and validates the JSON header of a safetensors file
@@ -164,24 +162,37 @@ func parseEntry(name string, raw json.RawMessage, dataSize int64) (TensorInfo, e
 	if name == "" {
 		return TensorInfo{}, errors.New("empty tensor name")
 	}
-	var e rawEntry
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return TensorInfo{}, fmt.Errorf("entry must be an object with dtype, shape and data_offsets: %v", err)
+	var e map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &e); err != nil || e == nil {
+		return TensorInfo{}, fmt.Errorf("entry %s must be an object with dtype, shape and data_offsets", clip(raw))
 	}
-	switch {
-	case e.DType == nil:
-		return TensorInfo{}, errors.New("entry has no dtype")
-	case e.Shape == nil:
-		return TensorInfo{}, errors.New("entry has no shape")
-	case e.DataOffsets == nil:
-		return TensorInfo{}, errors.New("entry has no data_offsets")
+	var (
+		dtype    string
+		rawShape []int64
+		offs     []int64
+		fields   = []struct {
+			key, want string
+			dst       any
+		}{
+			{"dtype", "a string such as \"F32\"", &dtype},
+			{"shape", "a list of non-negative integers", &rawShape},
+			{"data_offsets", "two integers [begin, end]", &offs},
+		}
+	)
+	for _, f := range fields {
+		v, ok := e[f.key]
+		if !ok {
+			return TensorInfo{}, fmt.Errorf("entry has no %s", f.key)
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return TensorInfo{}, fmt.Errorf("%s is %s: it must be %s", f.key, clip(v), f.want)
+		}
 	}
-	dt := DType(*e.DType)
+	dt := DType(dtype)
 	size, ok := dtypeSizes[dt]
 	if !ok {
-		return TensorInfo{}, fmt.Errorf("unknown dtype %q", *e.DType)
+		return TensorInfo{}, fmt.Errorf("unknown dtype %q (known: BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64)", dtype)
 	}
-	offs := *e.DataOffsets
 	if len(offs) != 2 {
 		return TensorInfo{}, fmt.Errorf("data_offsets must be [begin, end], got %d numbers", len(offs))
 	}
@@ -192,14 +203,14 @@ func parseEntry(name string, raw json.RawMessage, dataSize int64) (TensorInfo, e
 	if end > dataSize {
 		return TensorInfo{}, fmt.Errorf("data_offsets [%d, %d] end beyond the %d-byte data section: the file is truncated or corrupt", begin, end, dataSize)
 	}
-	shape := make([]int, len(*e.Shape))
+	shape := make([]int, len(rawShape))
 	zero := false
-	for i, d := range *e.Shape {
+	for i, d := range rawShape {
 		if d < 0 {
-			return TensorInfo{}, fmt.Errorf("shape %v has a negative dimension", *e.Shape)
+			return TensorInfo{}, fmt.Errorf("shape %v has a negative dimension", rawShape)
 		}
 		if d > math.MaxInt {
-			return TensorInfo{}, fmt.Errorf("shape %v has a dimension too large for this platform", *e.Shape)
+			return TensorInfo{}, fmt.Errorf("shape %v has a dimension too large for this platform", rawShape)
 		}
 		shape[i] = int(d)
 		zero = zero || d == 0
@@ -209,18 +220,18 @@ func parseEntry(name string, raw json.RawMessage, dataSize int64) (TensorInfo, e
 	nbytes := int64(0)
 	if !zero {
 		nbytes = size
-		for _, d := range *e.Shape {
+		for _, d := range rawShape {
 			if nbytes > dataSize/d {
-				return TensorInfo{}, fmt.Errorf("shape %v of %s needs more bytes than the %d-byte data section holds", *e.Shape, dt, dataSize)
+				return TensorInfo{}, fmt.Errorf("shape %v of %s needs more bytes than the %d-byte data section holds", rawShape, dt, dataSize)
 			}
 			nbytes *= d
 		}
 	}
 	if nbytes/size > math.MaxInt {
-		return TensorInfo{}, fmt.Errorf("shape %v has too many elements for this platform", *e.Shape)
+		return TensorInfo{}, fmt.Errorf("shape %v has too many elements for this platform", rawShape)
 	}
 	if end-begin != nbytes {
-		return TensorInfo{}, fmt.Errorf("data_offsets [%d, %d] span %d bytes but shape %v of %s needs %d", begin, end, end-begin, *e.Shape, dt, nbytes)
+		return TensorInfo{}, fmt.Errorf("data_offsets [%d, %d] span %d bytes but shape %v of %s needs %d", begin, end, end-begin, rawShape, dt, nbytes)
 	}
 	return TensorInfo{Name: name, DType: dt, Shape: shape, Begin: begin, End: end}, nil
 }
@@ -247,4 +258,13 @@ func checkOverlaps(h *header, source string) error {
 		}
 	}
 	return nil
+}
+
+// clip returns a JSON value for an error message, shortened if long.
+func clip(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) > 64 {
+		return string(v[:61]) + "..."
+	}
+	return string(v)
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Tensor is a named float32 tensor to write.
@@ -77,6 +78,8 @@ func checkTensors(path string, tensors []Tensor) ([]Tensor, error) {
 		switch {
 		case t.Name == "":
 			return nil, fmt.Errorf("weights: %s: a tensor has an empty name: give every tensor a name", path)
+		case !utf8.ValidString(t.Name):
+			return nil, fmt.Errorf("weights: %s: tensor %q: the name is not valid UTF-8, which a safetensors header cannot hold: rename the tensor", path, t.Name)
 		case t.Name == "__metadata__":
 			return nil, fmt.Errorf("weights: %s: tensor %q: the name is reserved for the header's metadata: rename the tensor", path, t.Name)
 		case i > 0 && sorted[i-1].Name == t.Name:
@@ -105,6 +108,9 @@ func checkTensors(path string, tensors []Tensor) ([]Tensor, error) {
 func buildHeader(tensors []Tensor, dtype DType, metadata map[string]string) ([]byte, error) {
 	meta := map[string]string{"format": "pt"}
 	for k, v := range metadata {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, fmt.Errorf("metadata %q: %q: not valid UTF-8, which a safetensors header cannot hold", k, v)
+		}
 		meta[k] = v
 	}
 	var buf bytes.Buffer
