@@ -146,16 +146,13 @@ func generate(m *model.Model, o options, out io.Writer) error {
 	if len(prompt) == 0 {
 		return fmt.Errorf("-prompt encodes to no tokens")
 	}
-	var eos []int32
-	if g, err := weights.LoadGenerationConfig(filepath.Join(o.model, weights.GenerationConfigFileName)); err == nil {
-		for _, id := range g.EOSTokenIDs {
-			eos = append(eos, int32(id))
-		}
+	eosInts, err := weights.EOSIDs(o.model)
+	if err != nil {
+		return err
 	}
-	if len(eos) == 0 {
-		for _, id := range m.Config.EOSIDs() {
-			eos = append(eos, int32(id))
-		}
+	var eos []int32
+	for _, id := range eosInts {
+		eos = append(eos, int32(id))
 	}
 	seeds := make([]uint64, o.n)
 	for j := range seeds {

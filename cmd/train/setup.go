@@ -108,7 +108,9 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 				w.files[f] = data
 			}
 		}
-		w.eos = eosIDs(w.m.Config, modelDir, w.tok)
+		if w.eos, err = eosIDs(modelDir, w.tok); err != nil {
+			return nil, nil, err
+		}
 	default:
 		// The built-in experiment: a BPE tokenizer trained on the task
 		// corpus and a tiny random Qwen3.
@@ -175,15 +177,12 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 	return w, builtin, nil
 }
 
-// eosIDs takes the EOS ids from generation_config.json, else config.json,
+// eosIDs takes the EOS ids from generation_config.json and config.json,
 // else the tokenizer's <|im_end|> and <|endoftext|>.
-func eosIDs(cfg weights.Config, dir string, tok *tokenizer.Tokenizer) []int32 {
-	var ids []int
-	if g, err := weights.LoadGenerationConfig(filepath.Join(dir, weights.GenerationConfigFileName)); err == nil {
-		ids = g.EOSTokenIDs
-	}
-	if len(ids) == 0 {
-		ids = cfg.EOSIDs()
+func eosIDs(dir string, tok *tokenizer.Tokenizer) ([]int32, error) {
+	ids, err := weights.EOSIDs(dir)
+	if err != nil {
+		return nil, err
 	}
 	if len(ids) == 0 {
 		for _, s := range []string{"<|im_end|>", "<|endoftext|>"} {
@@ -192,7 +191,7 @@ func eosIDs(cfg weights.Config, dir string, tok *tokenizer.Tokenizer) []int32 {
 			}
 		}
 	}
-	return toInt32(ids)
+	return toInt32(ids), nil
 }
 
 // generationConfigJSON writes a minimal generation_config.json.
