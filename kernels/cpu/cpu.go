@@ -1,7 +1,11 @@
-// Package cpu implements kernels.Backend on the host. Every op has a plain Go
-// version written for clarity (the reference the tests and the other backends
-// are checked against); matrix multiplication and the hot elementwise loops go
-// through kernels/simd, which uses AVX2/FMA assembly when the processor has it.
+// Package cpu implements kernels.Backend on the host. The ops are plain Go
+// loops written for clarity; matrix multiplication and the hot inner loops
+// (dot products and axpy in attention, the exponentials of softmax and SiLU,
+// the sums of squares of RMSNorm) go through kernels/simd, which runs AVX2/FMA
+// assembly when the processor has it and pure Go otherwise (always with the
+// noasm build tag). Name reports which: "cpu/avx2" or "cpu/go". The tests
+// check every op against float64 references written from the interface's
+// documentation, and the backward ops also against finite differences.
 //
 // Work is split over goroutines in chunks whose boundaries depend only on the
 // problem size, never on the number of threads, and every reduction adds its
@@ -15,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"github.com/frontier-rl/frontier/kernels"
+	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
 // buf is the CPU backend's buffer: a plain slice.
@@ -25,6 +30,7 @@ func (b buf) Len() int { return len(b) }
 // Backend is the CPU implementation of kernels.Backend.
 type Backend struct {
 	threads int
+	ws      *simd.Workspace // GEMM packing buffers, reused between calls
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -35,7 +41,7 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads}
+	return &Backend{threads: threads, ws: new(simd.Workspace)}
 }
 
 // Threads is the number of goroutines the backend uses.

@@ -19,7 +19,8 @@ func (c *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a, b ker
 	if transB {
 		ldb = k
 	}
-	c.sgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, n)
+	// An empty dimension makes a leading dimension 0; BLAS wants it >= 1.
+	c.sgemm(transA, transB, m, n, k, alpha, A, max(lda, 1), B, max(ldb, 1), beta, C, max(n, 1))
 }
 
 // GemmRef is the reference matrix product, row-major with leading dimensions:
@@ -59,11 +60,4 @@ func gemmRows(transA, transB bool, lo, hi, n, k int, alpha float32, a []float32,
 			}
 		}
 	}
-}
-
-// sgemmGo is the parallel pure-Go product: rows of C split in fixed chunks.
-func (c *Backend) sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, cc []float32, ldc int) {
-	c.parallel(m, grainRows(n*k), func(lo, hi int) {
-		gemmRows(transA, transB, lo, hi, n, k, alpha, a, lda, b, ldb, beta, cc, ldc)
-	})
 }

@@ -4,25 +4,20 @@ import (
 	"math"
 
 	"github.com/frontier-rl/frontier/kernels"
+	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
 func (c *Backend) Axpy(alpha float32, x, y kernels.Buffer) {
 	X, Y := Data(x), Data(y)
 	c.parallel(len(Y), 1<<14, func(lo, hi int) {
-		xs, ys := X[lo:hi], Y[lo:hi]
-		for i := range ys {
-			ys[i] += alpha * xs[i]
-		}
+		simd.Axpy(alpha, X[lo:hi], Y[lo:hi])
 	})
 }
 
 func (c *Backend) Scale(alpha float32, x kernels.Buffer) {
 	X := Data(x)
 	c.parallel(len(X), 1<<14, func(lo, hi int) {
-		xs := X[lo:hi]
-		for i := range xs {
-			xs[i] *= alpha
-		}
+		simd.Scale(alpha, X[lo:hi])
 	})
 }
 
@@ -78,10 +73,7 @@ func (c *Backend) RMSNorm(out, rstd, x, w kernels.Buffer, rows, d int, eps float
 	c.parallel(rows, grainRows(d), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr := X[r*d : (r+1)*d]
-			var ss float64
-			for _, v := range xr {
-				ss += float64(v) * float64(v)
-			}
+			ss := float64(simd.SumSquares(xr))
 			rs := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
 			R[r] = rs
 			or := O[r*d : (r+1)*d]
@@ -183,35 +175,11 @@ func (c *Backend) Attention(out, lse, q, k, v kernels.Buffer, starts []int32, he
 			for t := tk.qlo; t < tk.qhi; t++ {
 				qv := Q[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
 				nk := t - s0 + 1
-				scores = scores[:0]
-				mx := float32(math.Inf(-1))
-				for j := 0; j < nk; j++ {
-					kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-					var d float32
-					for e := range qv {
-						d += qv[e] * kv[e]
-					}
-					d *= scale
-					scores = append(scores, d)
-					mx = max(mx, d)
-				}
-				var sum float64
-				for j := range scores {
-					e := float32(math.Exp(float64(scores[j] - mx)))
-					scores[j] = e
-					sum += float64(e)
-				}
+				scores = grow(scores, nk)
+				simd.DotRows(scores, qv, K[s0*kw+kh*hd:], kw)
+				simd.Scale(scale, scores)
 				ov := O[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
-				clear(ov)
-				inv := float32(1 / sum)
-				for j := 0; j < nk; j++ {
-					p := scores[j] * inv
-					vv := V[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-					for e := range ov {
-						ov[e] += p * vv[e]
-					}
-				}
-				L[t*heads+tk.head] = mx + float32(math.Log(sum))
+				L[t*heads+tk.head] = softmaxCombine(ov, scores, V[s0*kw+kh*hd:], kw)
 			}
 		}
 	})
@@ -236,7 +204,7 @@ func (c *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels.
 		}
 	}
 	c.parallel(len(tasks), 1, func(lo, hi int) {
-		var dS []float32
+		var dS, g []float32
 		for _, tk := range tasks[lo:hi] {
 			s0, s1, kh := tk.qlo, tk.qhi, tk.head
 			for t := s0; t < s1; t++ {
@@ -248,39 +216,26 @@ func (c *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels.
 					qv := Q[t*qw+h*hd : t*qw+(h+1)*hd]
 					dov := DO[t*qw+h*hd : t*qw+(h+1)*hd]
 					ov := O[t*qw+h*hd : t*qw+(h+1)*hd]
-					var D float32
-					for e := range dov {
-						D += dov[e] * ov[e]
-					}
+					D := simd.Dot(dov, ov)
 					l := L[t*heads+h]
 					nk := t - s0 + 1
-					dS = dS[:0]
-					for j := 0; j < nk; j++ {
-						kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-						vv := V[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-						var sc, dp float32
-						for e := range qv {
-							sc += qv[e] * kv[e]
-							dp += dov[e] * vv[e]
-						}
-						p := float32(math.Exp(float64(sc*scale - l)))
-						dvv := DV[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-						for e := range dvv {
-							dvv[e] += p * dov[e]
-						}
-						dS = append(dS, p*(dp-D)*scale)
+					// The rows j <= t of this segment's head, kw apart.
+					base := s0*kw + kh*hd
+					Kh, Vh, DKh, DVh := K[base:], V[base:], DK[base:], DV[base:]
+					// P row: exp(scale·q·k − lse); dS = P ⊙ (dout·v − D)·scale.
+					dS, g = grow(dS, nk), grow(g, nk)
+					simd.DotRows(dS, qv, Kh, kw)
+					simd.Scale(scale, dS)
+					simd.ExpSubSums(dS, dS, l)
+					simd.GerRows(DVh, kw, dS, dov)
+					simd.DotRows(g, dov, Vh, kw)
+					for j, p := range dS {
+						g[j] = p * (g[j] - D) * scale
 					}
 					dqv := DQ[t*qw+h*hd : t*qw+(h+1)*hd]
 					clear(dqv)
-					for j := 0; j < nk; j++ {
-						kv := K[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-						dkv := DK[(s0+j)*kw+kh*hd : (s0+j)*kw+(kh+1)*hd]
-						g := dS[j]
-						for e := range dqv {
-							dqv[e] += g * kv[e]
-							dkv[e] += g * qv[e]
-						}
-					}
+					simd.AxpyRows(dqv, g, Kh, kw)
+					simd.GerRows(DKh, kw, g, qv)
 				}
 			}
 		}
@@ -308,47 +263,18 @@ func (c *Backend) AttentionCached(out, q, kc, vc kernels.Buffer, slot, length []
 			base := int(slot[i]) * maxLen * kw
 			qv := Q[i*qw+h*hd : i*qw+(h+1)*hd]
 			nk := int(length[i])
-			scores = scores[:0]
-			mx := float32(math.Inf(-1))
-			for j := 0; j < nk; j++ {
-				kv := KC[base+j*kw+kh*hd : base+j*kw+(kh+1)*hd]
-				var d float32
-				for e := range qv {
-					d += qv[e] * kv[e]
-				}
-				d *= scale
-				scores = append(scores, d)
-				mx = max(mx, d)
-			}
-			var sum float64
-			for j := range scores {
-				e := float32(math.Exp(float64(scores[j] - mx)))
-				scores[j] = e
-				sum += float64(e)
-			}
-			ov := O[i*qw+h*hd : i*qw+(h+1)*hd]
-			clear(ov)
-			inv := float32(1 / sum)
-			for j := 0; j < nk; j++ {
-				p := scores[j] * inv
-				vv := VC[base+j*kw+kh*hd : base+j*kw+(kh+1)*hd]
-				for e := range ov {
-					ov[e] += p * vv[e]
-				}
-			}
+			scores = grow(scores, nk)
+			simd.DotRows(scores, qv, KC[base+kh*hd:], kw)
+			simd.Scale(scale, scores)
+			softmaxCombine(O[i*qw+h*hd:i*qw+(h+1)*hd], scores, VC[base+kh*hd:], kw)
 		}
 	})
 }
 
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-
 func (c *Backend) SwiGLU(out, gate, up kernels.Buffer, n int) {
 	O, G, U := Data(out), Data(gate), Data(up)
 	c.parallel(n, 1<<13, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := G[i]
-			O[i] = g * sigmoid(g) * U[i]
-		}
+		simd.SwiGLU(O[lo:hi], G[lo:hi], U[lo:hi])
 	})
 }
 
@@ -357,11 +283,13 @@ func (c *Backend) SwiGLU(out, gate, up kernels.Buffer, n int) {
 func (c *Backend) SwiGLUBackward(dgate, dup, dout, gate, up kernels.Buffer, n int) {
 	DG, DU, DO, G, U := Data(dgate), Data(dup), Data(dout), Data(gate), Data(up)
 	c.parallel(n, 1<<13, func(lo, hi int) {
+		var sig [1 << 13]float32
+		s := sig[:hi-lo]
+		simd.Sigmoid(s, G[lo:hi])
 		for i := lo; i < hi; i++ {
-			g := G[i]
-			s := sigmoid(g)
-			DU[i] = DO[i] * g * s
-			DG[i] = DO[i] * U[i] * s * (1 + g*(1-s))
+			g, sg := G[i], s[i-lo]
+			DU[i] = DO[i] * g * sg
+			DG[i] = DO[i] * U[i] * sg * (1 + g*(1-sg))
 		}
 	})
 }
@@ -373,18 +301,11 @@ func (c *Backend) TokenLogProbs(logp, entropy, logits kernels.Buffer, targets []
 		EN = Data(entropy)
 	}
 	c.parallel(n, grainRows(v), func(lo, hi int) {
+		var scratch [expChunk]float32
 		for i := lo; i < hi; i++ {
 			row := LG[i*v : (i+1)*v]
-			mx := row[0]
-			for _, x := range row {
-				mx = max(mx, x)
-			}
-			var sum, wsum float64
-			for _, x := range row {
-				e := math.Exp(float64(x - mx))
-				sum += e
-				wsum += e * float64(x-mx)
-			}
+			mx := simd.Max(row)
+			sum, wsum := expSums(scratch[:], row, mx)
 			logZ := math.Log(sum)
 			if targets[i] >= 0 {
 				LP[i] = float32(float64(row[targets[i]]-mx) - logZ)
@@ -407,19 +328,10 @@ func (c *Backend) TokenLogProbsBackward(dlogits, logits kernels.Buffer, targets 
 				clear(drow)
 				continue
 			}
-			mx := row[0]
-			for _, x := range row {
-				mx = max(mx, x)
-			}
-			var sum float64
-			for _, x := range row {
-				sum += math.Exp(float64(x - mx))
-			}
+			mx := simd.Max(row)
+			sum, _ := expSums(drow, row, mx)
 			g := DP[i]
-			inv := 1 / sum
-			for j, x := range row {
-				drow[j] = -g * float32(math.Exp(float64(x-mx))*inv)
-			}
+			simd.Scale(-g*float32(1/sum), drow)
 			drow[targets[i]] += g
 		}
 	})
@@ -439,4 +351,52 @@ func (c *Backend) AdamW(p, g, m, v kernels.Buffer, lr, beta1, beta2, eps, wd flo
 			P[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*P[i])
 		}
 	})
+}
+
+// expChunk is the length of the pieces a softmax row is summed in: each
+// piece in float32 (fixed order, see simd.ExpSubSums), the pieces in float64.
+const expChunk = 2048
+
+// expSums returns Σ e_j and Σ e_j·(x_j − m) with e_j = exp(x_j − m) over a
+// row x; dst receives e_j when it is as long as x, and is scratch of
+// expChunk elements otherwise.
+func expSums(dst, x []float32, m float32) (sum, wsum float64) {
+	for lo := 0; lo < len(x); lo += expChunk {
+		hi := min(lo+expChunk, len(x))
+		var d []float32
+		if len(dst) >= len(x) {
+			d = dst[lo:hi]
+		} else {
+			d = dst[:hi-lo]
+		}
+		s, w := simd.ExpSubSums(d, x[lo:hi], m)
+		sum += float64(s)
+		wsum += float64(w)
+	}
+	return sum, wsum
+}
+
+// grow returns s resized to n elements (contents undefined), reusing its
+// storage when it is large enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n, max(n, 2*cap(s)))
+	}
+	return s[:n]
+}
+
+// softmaxCombine sets out = Σ_j softmax(scores)_j · v_j, where v_j is the
+// hd = len(out) values at v[j*ld:], overwrites scores with the probabilities,
+// and returns the log-sum-exp of the scores.
+func softmaxCombine(out, scores, v []float32, ld int) float32 {
+	if len(scores) == 0 {
+		clear(out)
+		return float32(math.Inf(-1))
+	}
+	mx := simd.Max(scores)
+	s, _ := simd.ExpSubSums(scores, scores, mx)
+	simd.Scale(1/s, scores)
+	clear(out)
+	simd.AxpyRows(out, scores, v, ld)
+	return mx + float32(math.Log(float64(s)))
 }

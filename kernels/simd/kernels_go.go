@@ -143,3 +143,78 @@ func sgemmKernel4x4Go(k int, a, b, c *float32, ldc int, beta float32) {
 	store(cs[2*ldc:], c20, c21, c22, c23)
 	store(cs[3*ldc:], c30, c31, c32, c33)
 }
+
+func maxGo(x []float32) float32 {
+	m := x[0]
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+func sigmoidGo(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = 1 / (1 + exp1(-v))
+	}
+}
+
+func swigluGo(dst, gate, up []float32) {
+	dst, up = dst[:len(gate)], up[:len(gate)]
+	for i, g := range gate {
+		dst[i] = g * up[i] / (1 + exp1(-g))
+	}
+}
+
+// expSubSumsGo sums in 8 interleaved partial sums, like the assembly, then
+// adds them in the same fixed order.
+func expSubSumsGo(dst, x []float32, m float32) (s, w float32) {
+	dst = dst[:len(x)]
+	var ps, pw [8]float32
+	n := len(x) &^ 7
+	for i := 0; i < n; i++ {
+		t := x[i] - m
+		e := exp1(t)
+		dst[i] = e
+		ps[i&7] += e
+		pw[i&7] += e * t
+	}
+	s = ((ps[0] + ps[4]) + (ps[2] + ps[6])) + ((ps[1] + ps[5]) + (ps[3] + ps[7]))
+	w = ((pw[0] + pw[4]) + (pw[2] + pw[6])) + ((pw[1] + pw[5]) + (pw[3] + pw[7]))
+	for i := n; i < len(x); i++ {
+		t := x[i] - m
+		e := exp1(t)
+		dst[i] = e
+		s += e
+		w += e * t
+	}
+	return s, w
+}
+
+// goGemm is the pure Go micro-kernel with a blocking that suits it.
+var goGemm = gemmSpec{
+	name: "go-4x4",
+	mr:   4, nr: 4,
+	mc: 128, kc: 256, nc: 1024,
+	kernel: sgemmKernel4x4Go,
+}
+
+func dotRowsGo(dst, x, a []float32, ld int) {
+	for j := range dst {
+		dst[j] = dotGo(x, a[j*ld:j*ld+len(x)])
+	}
+}
+
+func axpyRowsGo(y, alpha, a []float32, ld int) {
+	for j, s := range alpha {
+		axpyGo(s, a[j*ld:j*ld+len(y)], y)
+	}
+}
+
+func gerRowsGo(a []float32, ld int, alpha, x []float32) {
+	for j, s := range alpha {
+		axpyGo(s, x, a[j*ld:j*ld+len(x)])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is [m,k]:
@@ -16,7 +17,44 @@ import (
 // The result is deterministic and the same for every value of threads:
 // each element of C is computed by one goroutine, summing over k in the
 // same blocks and the same order whatever the split.
+//
+// Sgemm allocates its packing buffers on every call; Workspace.Sgemm reuses
+// them.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	(*Workspace)(nil).Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+}
+
+// Workspace keeps Sgemm's packing buffers from one call to the next, so that
+// repeated products do not allocate. It is safe for concurrent use, its
+// zero value is ready to use, and what it holds never affects a result (every
+// packed element is written before it is read). A nil *Workspace allocates.
+type Workspace struct {
+	a, b, tmp sync.Pool // of *[]float32: packed A blocks, packed B blocks, edge tiles
+}
+
+// get returns a buffer of n elements (contents undefined) from pool p of ws.
+func (ws *Workspace) get(p func(*Workspace) *sync.Pool, n int) []float32 {
+	if ws != nil {
+		if v, ok := p(ws).Get().(*[]float32); ok && cap(*v) >= n {
+			return (*v)[:n]
+		}
+	}
+	return make([]float32, n)
+}
+
+// put hands a buffer from get back to pool p.
+func (ws *Workspace) put(p func(*Workspace) *sync.Pool, b []float32) {
+	if ws != nil {
+		p(ws).Put(&b)
+	}
+}
+
+func poolA(ws *Workspace) *sync.Pool   { return &ws.a }
+func poolB(ws *Workspace) *sync.Pool   { return &ws.b }
+func poolTmp(ws *Workspace) *sync.Pool { return &ws.tmp }
+
+// Sgemm is the package's Sgemm with its buffers kept in ws.
+func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	checkGemm("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -32,7 +70,17 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	sgemmBlocked(&gemmArch, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+	sgemmWith(ws, &gemmArch, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+}
+
+// sgemmWith is Sgemm past the argument checks and the trivial cases, with
+// the micro-kernel sp for the blocked path (the tests run every kernel).
+func sgemmWith(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	if m < skinnyM && !(transA && transB) {
+		sgemmSkinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+		return
+	}
+	sgemmBlocked(ws, sp, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 }
 
 // SgemmRef is the reference for Sgemm, with the same arguments: a plain
@@ -165,23 +213,6 @@ type gemmSpec struct {
 	mr, nr     int
 	mc, kc, nc int // block sizes: mc a multiple of mr, nc of nr
 	kernel     func(k int, a, b, c *float32, ldc int, beta float32)
-	pool       *sync.Pool
-}
-
-// gemmBuf is one goroutine's packing space.
-type gemmBuf struct {
-	a, b, tmp []float32
-}
-
-func (sp *gemmSpec) getBuf() *gemmBuf {
-	if v := sp.pool.Get(); v != nil {
-		return v.(*gemmBuf)
-	}
-	return &gemmBuf{
-		a:   make([]float32, sp.mc*sp.kc),
-		b:   make([]float32, sp.kc*sp.nc),
-		tmp: make([]float32, sp.mr*sp.nr),
-	}
 }
 
 // kBlock returns the k-block length for a product of depth k: the k range
@@ -192,86 +223,127 @@ func (sp *gemmSpec) kBlock(k int) int {
 	return (k + nb - 1) / nb
 }
 
-// sgemmBlocked is the packed, cache-blocked path. C is cut on the grid of
-// mr×nr tiles into tm×tn rectangles, one per goroutine.
-func sgemmBlocked(sp *gemmSpec, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
-	mt := (m + sp.mr - 1) / sp.mr
-	nt := (n + sp.nr - 1) / sp.nr
-	// At least about 4 MFLOP per goroutine.
+// sgemmBlocked is the packed, cache-blocked path (Goto/BLIS loop order).
+// For each block of nc columns and kb depth, the threads pack B's block
+// together into a shared buffer (each a fixed share of its nr-wide panels),
+// wait for each other, and then each multiplies its own fixed range of rows
+// of C (whole mr-tiles), packing its rows of A in blocks of mc. Two B
+// buffers alternate, so one rendezvous per block suffices: a thread packing
+// block t+2 has passed the rendezvous of block t+1, which every thread
+// reaches only after finishing block t. Every element of C is summed by the
+// same micro-kernel over the same k-blocks in the same order whatever the
+// number of threads.
+func sgemmBlocked(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	mr, nr := sp.mr, sp.nr
+	mt := (m + mr - 1) / mr
+	// At least about 4 MFLOP per goroutine, and at least one tile row each.
 	if w := 2 * m * n * k / (4 << 20); threads > w {
 		threads = max(w, 1)
 	}
-	tm, tn := gridSplit(threads, mt, nt)
-	if tm*tn == 1 {
-		gemmRect(sp, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	threads = max(1, min(threads, mt))
+	kb := sp.kBlock(k)
+	bsize := kb * min(sp.nc, (n+nr-1)/nr*nr)
+	nbuf := 1
+	if threads > 1 {
+		nbuf = 2
+	}
+	bbuf := ws.get(poolB, nbuf*bsize)
+	defer ws.put(poolB, bbuf)
+	var bar *barrier
+	if threads > 1 {
+		bar = newBarrier(threads)
+	}
+	worker := func(w int) {
+		i0, i1 := min(mt*w/threads*mr, m), min(mt*(w+1)/threads*mr, m)
+		ap := ws.get(poolA, min(sp.mc, (i1-i0+mr-1)/mr*mr)*kb)
+		tmp := ws.get(poolTmp, mr*nr)
+		defer ws.put(poolA, ap)
+		defer ws.put(poolTmp, tmp)
+		block := 0
+		for jc := 0; jc < n; jc += sp.nc {
+			nc := min(sp.nc, n-jc)
+			panels := (nc + nr - 1) / nr
+			q0, q1 := panels*w/threads, panels*(w+1)/threads
+			for pc := 0; pc < k; pc += kb {
+				kc := min(kb, k-pc)
+				bp := bbuf[(block%nbuf)*bsize : (block%nbuf+1)*bsize]
+				block++
+				if q1 > q0 {
+					packB(transB, b, ldb, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, bp[q0*nr*kc:])
+				}
+				bar.wait()
+				be := beta
+				if pc > 0 {
+					be = 1
+				}
+				for ic := i0; ic < i1; ic += sp.mc {
+					mc := min(sp.mc, i1-ic)
+					packA(transA, a, lda, ic, mc, pc, kc, mr, alpha, ap)
+					macroKernel(sp, kc, mc, nc, ap, bp, c[ic*ldc+jc:], ldc, be, tmp)
+				}
+			}
+		}
+	}
+	if threads == 1 {
+		worker(0)
 		return
 	}
 	var wg sync.WaitGroup
-	for ti := 0; ti < tm; ti++ {
-		i0, i1 := min(mt*ti/tm*sp.mr, m), min(mt*(ti+1)/tm*sp.mr, m)
-		for tj := 0; tj < tn; tj++ {
-			j0, j1 := min(nt*tj/tn*sp.nr, n), min(nt*(tj+1)/tn*sp.nr, n)
-			if i0 == i1 || j0 == j1 {
-				continue
-			}
-			if ti == tm-1 && tj == tn-1 {
-				gemmRect(sp, transA, transB, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc)
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				gemmRect(sp, transA, transB, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			}()
-		}
+	wg.Add(threads - 1)
+	for w := 1; w < threads; w++ {
+		go func() {
+			defer wg.Done()
+			worker(w)
+		}()
 	}
+	worker(0)
 	wg.Wait()
 }
 
-// gridSplit picks tm×tn = (at most) threads rectangles over an mt×nt tile
-// grid, minimising the largest rectangle.
-func gridSplit(threads, mt, nt int) (tm, tn int) {
-	threads = max(1, min(threads, mt*nt))
-	best := -1
-	for t := threads; t >= 1 && best < 0; t-- {
-		for x := 1; x <= t; x++ {
-			if t%x != 0 || x > mt || t/x > nt {
-				continue
-			}
-			y := t / x
-			cost := ((mt + x - 1) / x) * ((nt + y - 1) / y)
-			// Ties go to splitting n: each goroutine then packs less of B,
-			// which is the larger copy per flop for the shapes we run.
-			if best < 0 || cost < best || (cost == best && y > tn) {
-				best, tm, tn = cost, x, y
-			}
-		}
-	}
-	return tm, tn
+// barrier is a reusable rendezvous of n goroutines. A waiter spins briefly
+// (the others are usually a few microseconds behind, and parking costs
+// more than that) and then blocks. A nil barrier (one goroutine) never waits.
+type barrier struct {
+	n     int32
+	count atomic.Int32
+	gen   atomic.Uint32
+	mu    sync.Mutex
+	cond  sync.Cond
 }
 
-// gemmRect computes rows [i0,i1) and columns [j0,j1) of C; i0 and j0 are
-// on the tile grid.
-func gemmRect(sp *gemmSpec, transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	buf := sp.getBuf()
-	defer sp.pool.Put(buf)
-	kb := sp.kBlock(k)
-	for jc := j0; jc < j1; jc += sp.nc {
-		nc := min(sp.nc, j1-jc)
-		for pc := 0; pc < k; pc += kb {
-			kc := min(kb, k-pc)
-			packB(transB, b, ldb, pc, kc, jc, nc, sp.nr, buf.b)
-			be := beta
-			if pc > 0 {
-				be = 1
-			}
-			for ic := i0; ic < i1; ic += sp.mc {
-				mc := min(sp.mc, i1-ic)
-				packA(transA, a, lda, ic, mc, pc, kc, sp.mr, alpha, buf.a)
-				macroKernel(sp, kc, mc, nc, buf.a, buf.b, c[ic*ldc+jc:], ldc, be, buf.tmp)
-			}
+// barrierSpins bounds the busy wait (tens of microseconds).
+const barrierSpins = 1 << 15
+
+func newBarrier(n int) *barrier {
+	b := &barrier{n: int32(n)}
+	b.cond.L = &b.mu
+	return b
+}
+
+// wait returns once all n goroutines have called it (in this round).
+func (b *barrier) wait() {
+	if b == nil {
+		return
+	}
+	g := b.gen.Load()
+	if b.count.Add(1) == b.n {
+		b.count.Store(0)
+		b.mu.Lock()
+		b.gen.Add(1)
+		b.cond.Broadcast()
+		b.mu.Unlock()
+		return
+	}
+	for range barrierSpins {
+		if b.gen.Load() != g {
+			return
 		}
 	}
+	b.mu.Lock()
+	for b.gen.Load() == g {
+		b.cond.Wait()
+	}
+	b.mu.Unlock()
 }
 
 // macroKernel runs the micro-kernel over an mc×nc block of C from packed
@@ -308,24 +380,46 @@ func packB(transB bool, b []float32, ldb, pc, kc, jc, nc, nr int, dst []float32)
 	for jp := 0; jp < nc; jp += nr {
 		w := min(nr, nc-jp)
 		d := dst[jp*kc : jp*kc+kc*nr]
-		if !transB {
+		switch {
+		case nr == 16 && w == 16 && !transB:
+			packRows16(d, b[pc*ldb+jc+jp:], ldb, kc)
+		case nr == 16 && w == 16:
+			packB16T(b[(jc+jp)*ldb+pc:], ldb, kc, d)
+		case !transB:
 			for p := 0; p < kc; p++ {
 				src := b[(pc+p)*ldb+jc+jp:]
 				row := d[p*nr : p*nr+nr]
 				copy(row[:w], src[:w])
 				clear(row[w:])
 			}
-			continue
-		}
-		if w < nr {
-			clear(d)
-		}
-		for j := 0; j < w; j++ {
-			src := b[(jc+jp+j)*ldb+pc:]
-			src = src[:kc]
-			for p, v := range src {
-				d[p*nr+j] = v
+		default:
+			if w < nr {
+				clear(d)
 			}
+			for j := 0; j < w; j++ {
+				src := b[(jc+jp+j)*ldb+pc:]
+				src = src[:kc]
+				for p, v := range src {
+					d[p*nr+j] = v
+				}
+			}
+		}
+	}
+}
+
+// packB16T packs 16 rows of a transposed B (row j at b[j*ldb:], kc long)
+// into d[p*16+j], four rows at a time so that each pass reads four streams
+// and writes one.
+func packB16T(b []float32, ldb, kc int, d []float32) {
+	d = d[:kc*16]
+	for j := 0; j < 16; j += 4 {
+		r0 := b[j*ldb : j*ldb+kc]
+		r1 := b[(j+1)*ldb : (j+1)*ldb+kc]
+		r2 := b[(j+2)*ldb : (j+2)*ldb+kc]
+		r3 := b[(j+3)*ldb : (j+3)*ldb+kc]
+		for p := range r0 {
+			q := (*[4]float32)(d[p*16+j:])
+			q[0], q[1], q[2], q[3] = r0[p], r1[p], r2[p], r3[p]
 		}
 	}
 }
@@ -337,6 +431,10 @@ func packA(transA bool, a []float32, lda, ic, mc, pc, kc, mr int, alpha float32,
 	for ip := 0; ip < mc; ip += mr {
 		h := min(mr, mc-ip)
 		d := dst[ip*kc : ip*kc+kc*mr]
+		if mr == 6 && h == 6 {
+			packA6(transA, a, lda, ic+ip, pc, kc, alpha, d)
+			continue
+		}
 		if transA {
 			for p := 0; p < kc; p++ {
 				src := a[(pc+p)*lda+ic+ip:]
@@ -359,5 +457,42 @@ func packA(transA bool, a []float32, lda, ic, mc, pc, kc, mr int, alpha float32,
 				d[p*mr+i] = alpha * v
 			}
 		}
+	}
+}
+
+// packA6 packs one full 6-row panel: d[p*6+i] = alpha*A(i0+i, pc+p).
+func packA6(transA bool, a []float32, lda, i0, pc, kc int, alpha float32, d []float32) {
+	d = d[:kc*6]
+	if transA {
+		for p := 0; p < kc; p++ {
+			o := (pc+p)*lda + i0
+			s := (*[6]float32)(a[o : o+6])
+			q := (*[6]float32)(d[p*6 : p*6+6])
+			q[0], q[1], q[2], q[3], q[4], q[5] = alpha*s[0], alpha*s[1], alpha*s[2], alpha*s[3], alpha*s[4], alpha*s[5]
+		}
+		return
+	}
+	packA6N(d, a[i0*lda+pc:], lda, kc, alpha)
+}
+
+// packRows16Go copies rows of 16 floats, ld apart, into dst back to back:
+// dst[p*16+j] = src[p*ld+j].
+func packRows16Go(dst, src []float32, ld, rows int) {
+	for p := 0; p < rows; p++ {
+		*(*[16]float32)(dst[p*16 : p*16+16]) = *(*[16]float32)(src[p*ld : p*ld+16])
+	}
+}
+
+// packA6NGo packs six rows, ld apart: dst[p*6+i] = alpha*src[i*ld+p].
+func packA6NGo(dst, src []float32, ld, kc int, alpha float32) {
+	r0 := src[0:kc]
+	r1 := src[ld : ld+kc]
+	r2 := src[2*ld : 2*ld+kc]
+	r3 := src[3*ld : 3*ld+kc]
+	r4 := src[4*ld : 4*ld+kc]
+	r5 := src[5*ld : 5*ld+kc]
+	for p := range r0 {
+		q := (*[6]float32)(dst[p*6 : p*6+6])
+		q[0], q[1], q[2], q[3], q[4], q[5] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p], alpha*r4[p], alpha*r5[p]
 	}
 }

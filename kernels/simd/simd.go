@@ -1,12 +1,19 @@
 package simd
 
 // HasAVX2FMA reports whether the vector routines and Sgemm run the AVX2+FMA
-// assembly (false on other processors and in noasm builds). Sgemm may use
-// an AVX-512 micro-kernel on top of it; see SgemmKernel.
+// assembly (false on other processors and in noasm builds).
 func HasAVX2FMA() bool { return useAVX2 }
 
+// Path names the code the routines run: "avx2" or "go".
+func Path() string {
+	if useAVX2 {
+		return "avx2"
+	}
+	return "go"
+}
+
 // SgemmKernel names the micro-kernel Sgemm uses for large products, with its
-// register tile, for example "avx512-12x32" or "go-4x4".
+// register tile: "avx2-6x16" or "go-4x4".
 func SgemmKernel() string { return gemmArch.name }
 
 // Dot returns the sum of x[i]*y[i] over i < len(x), accumulated in float32.
@@ -47,8 +54,47 @@ func SiLU(dst, x []float32) {
 	silu(dst, x)
 }
 
+// Max returns the largest element of x (len(x) > 0); NaNs are skipped
+// unless every element is NaN.
+func Max(x []float32) float32 { return maxf(x) }
+
+// Sigmoid sets dst[i] = 1/(1+exp(-x[i])) with Exp's exponential. dst may be x.
+func Sigmoid(dst, x []float32) {
+	dst = dst[:len(x)]
+	sigmoid(dst, x)
+}
+
+// SwiGLU sets dst[i] = silu(gate[i])*up[i] = gate[i]*up[i]/(1+exp(-gate[i]))
+// for i < len(gate). dst may be gate or up.
+func SwiGLU(dst, gate, up []float32) {
+	dst, up = dst[:len(gate)], up[:len(gate)]
+	swiglu(dst, gate, up)
+}
+
+// ExpSubSums sets dst[i] = exp(x[i]-m) and returns s = Σ dst[i] and
+// w = Σ dst[i]·(x[i]-m), each summed in float32 in a fixed order (8
+// interleaved partial sums, then the remainder). With m the row maximum it is
+// the core of a softmax and of its entropy. dst may be x.
+func ExpSubSums(dst, x []float32, m float32) (s, w float32) {
+	dst = dst[:len(x)]
+	return expSubSums(dst, x, m)
+}
+
 // ExpMin and ExpMax bound the inputs of Exp and SiLU's exponential.
 const (
 	ExpMin = -87.3
 	ExpMax = 88.3
 )
+
+// DotRows sets dst[j] = Dot(x, a[j*ld:j*ld+len(x)]) for j < len(dst): the
+// products of x with rows ld apart (a matrix-vector product), each summed
+// exactly as Dot sums it.
+func DotRows(dst, x, a []float32, ld int) { dotRows(dst, x, a, ld) }
+
+// AxpyRows adds Σ_j alpha[j]·a[j*ld:j*ld+len(y)] to y, row after row in
+// increasing j, exactly as len(alpha) calls of Axpy would.
+func AxpyRows(y, alpha, a []float32, ld int) { axpyRows(y, alpha, a, ld) }
+
+// GerRows adds alpha[j]·x to each row a[j*ld:j*ld+len(x)] (a rank-1
+// update), exactly as len(alpha) calls of Axpy would.
+func GerRows(a []float32, ld int, alpha, x []float32) { gerRows(a, ld, alpha, x) }

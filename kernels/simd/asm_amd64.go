@@ -1,0 +1,201 @@
+//go:build !noasm
+
+package simd
+
+// The assembly routines (sgemm_amd64.s, vec_amd64.s). They need AVX2 and FMA;
+// dispatch_amd64.go calls them only when the processor has both.
+
+// sgemmKernel6x16 is the AVX2 micro-kernel. With a a packed 6×k panel
+// (a[p*6+i] = A(i,p)) and b a packed k×16 panel (b[p*16+j] = B(p,j)), for
+// i < 6 and j < 16 it computes
+//
+//	var s float32
+//	for p := 0; p < k; p++ {
+//		s += a[p*6+i] * b[p*16+j] // fused multiply-add
+//	}
+//	if beta == 0 {
+//		c[i*ldc+j] = s
+//	} else {
+//		c[i*ldc+j] = beta*c[i*ldc+j] + s // fused multiply-add
+//	}
+//
+//go:noescape
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int, beta float32)
+
+// dotAVX2 returns Σ x[i]*y[i] (len(y) >= len(x)), summed exactly as
+//
+//	var acc [4][8]float32
+//	i := 0
+//	for ; i+32 <= len(x); i += 32 {
+//		for q := 0; q < 4; q++ {
+//			for l := 0; l < 8; l++ {
+//				acc[q][l] += x[i+8*q+l] * y[i+8*q+l] // fused multiply-add
+//			}
+//		}
+//	}
+//	for ; i+8 <= len(x); i += 8 {
+//		for l := 0; l < 8; l++ {
+//			acc[0][l] += x[i+l] * y[i+l] // fused multiply-add
+//		}
+//	}
+//	var v [8]float32
+//	for l := range v {
+//		v[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])
+//	}
+//	s := ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
+//	for ; i < len(x); i++ {
+//		s += x[i] * y[i] // fused multiply-add
+//	}
+//	return s
+//
+//go:noescape
+func dotAVX2(x, y []float32) float32
+
+// axpyAVX2 computes
+//
+//	for i, v := range x {
+//		y[i] += alpha * v // fused multiply-add
+//	}
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y []float32)
+
+// scaleAVX2 computes
+//
+//	for i := range x {
+//		x[i] *= alpha
+//	}
+//
+//go:noescape
+func scaleAVX2(alpha float32, x []float32)
+
+// maxAVX2 returns the largest element of x (NaNs are not propagated):
+//
+//	m := x[0]
+//	for _, v := range x {
+//		m = max(m, v)
+//	}
+//
+// len(x) must be a positive multiple of 8.
+//
+//go:noescape
+func maxAVX2(x []float32) float32
+
+// expAVX2 computes, with the clamped polynomial exponential of exp1 (fused
+// multiply-adds),
+//
+//	for i, v := range x {
+//		dst[i] = exp1(v)
+//	}
+//
+// len(x) must be a multiple of 8.
+//
+//go:noescape
+func expAVX2(dst, x []float32)
+
+// sigmoidAVX2 computes
+//
+//	for i, v := range x {
+//		dst[i] = 1 / (1 + exp1(-v))
+//	}
+//
+// len(x) must be a multiple of 8.
+//
+//go:noescape
+func sigmoidAVX2(dst, x []float32)
+
+// swigluAVX2 computes
+//
+//	for i, g := range gate {
+//		dst[i] = g * up[i] / (1 + exp1(-g))
+//	}
+//
+// len(gate) must be a multiple of 8; dst may be gate or up.
+//
+//go:noescape
+func swigluAVX2(dst, gate, up []float32)
+
+// expSubSumsAVX2 computes
+//
+//	for i, v := range x {
+//		t := v - m
+//		e := exp1(t)
+//		dst[i] = e
+//		s += e     // lane i%8 of an 8-lane sum
+//		w += e * t // likewise, fused multiply-add
+//	}
+//
+// and adds each sum's lanes halves-then-pairs-then-neighbours. len(x) must
+// be a multiple of 8.
+//
+//go:noescape
+func expSubSumsAVX2(dst, x []float32, m float32) (s, w float32)
+
+// siluAVX2 computes
+//
+//	for i, v := range x {
+//		dst[i] = v / (1 + exp1(-v))
+//	}
+//
+// len(x) must be a multiple of 8; dst may be x.
+//
+//go:noescape
+func siluAVX2(dst, x []float32)
+
+// packRows16AVX2 copies rows of 16 floats, ld apart, into dst back to back:
+//
+//	for p := 0; p < rows; p++ {
+//		copy(dst[p*16:p*16+16], src[p*ld:p*ld+16])
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func packRows16AVX2(dst, src *float32, ld, rows int)
+
+// packA6AVX2 packs six rows, ld apart, column by column, scaled:
+//
+//	for p := 0; p < kc; p++ {
+//		for i := 0; i < 6; i++ {
+//			dst[p*6+i] = alpha * src[i*ld+p]
+//		}
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func packA6AVX2(dst, src *float32, ld, kc int, alpha float32)
+
+// dotRowsAVX2 computes dots against rows ld apart, each summed exactly as
+// dotAVX2 sums:
+//
+//	for j := range dst {
+//		dst[j] = dotAVX2(x, a[j*ld:j*ld+len(x)])
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func dotRowsAVX2(dst, x, a []float32, ld int)
+
+// axpyRowsAVX2 adds rows ld apart, scaled, into y:
+//
+//	for j, s := range alpha {
+//		axpyAVX2(s, a[j*ld:j*ld+len(y)], y)
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func axpyRowsAVX2(y, alpha, a []float32, ld int)
+
+// gerRowsAVX2 adds a scaled x to rows ld apart (a rank-1 update):
+//
+//	for j, s := range alpha {
+//		axpyAVX2(s, x, a[j*ld:j*ld+len(x)])
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func gerRowsAVX2(a []float32, ld int, alpha, x []float32)

@@ -1,0 +1,27 @@
+//go:build noasm || !amd64
+
+package simd
+
+// Without assembly every routine is the pure Go one.
+
+const useAVX2 = false
+
+var gemmArch = goGemm
+
+func dot(x, y []float32) float32                            { return dotGo(x, y) }
+func sumSquares(x []float32) float32                        { return sumSquaresGo(x) }
+func axpy(alpha float32, x, y []float32)                    { axpyGo(alpha, x, y) }
+func scale(alpha float32, x []float32)                      { scaleGo(alpha, x) }
+func maxf(x []float32) float32                              { return maxGo(x) }
+func expf(dst, x []float32)                                 { expGo(dst, x) }
+func sigmoid(dst, x []float32)                              { sigmoidGo(dst, x) }
+func silu(dst, x []float32)                                 { siluGo(dst, x) }
+func swiglu(dst, gate, up []float32)                        { swigluGo(dst, gate, up) }
+func expSubSums(dst, x []float32, m float32) (s, w float32) { return expSubSumsGo(dst, x, m) }
+
+func packRows16(dst, src []float32, ld, rows int)           { packRows16Go(dst, src, ld, rows) }
+func packA6N(dst, src []float32, ld, kc int, alpha float32) { packA6NGo(dst, src, ld, kc, alpha) }
+
+func dotRows(dst, x, a []float32, ld int)             { dotRowsGo(dst, x, a, ld) }
+func axpyRows(y, alpha, a []float32, ld int)          { axpyRowsGo(y, alpha, a, ld) }
+func gerRows(a []float32, ld int, alpha, x []float32) { gerRowsGo(a, ld, alpha, x) }

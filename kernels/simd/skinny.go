@@ -1,0 +1,97 @@
+package simd
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// skinnyM is the number of rows of C below which Sgemm does not pack: a
+// product with a few rows (decoding a handful of tokens) is bound by reading
+// B once, and packing B (about a nanosecond per element) would cost more
+// than the dot products it speeds up.
+const skinnyM = 16
+
+// Column chunks of the skinny path: fixed widths, so the split (and with it
+// every sum) does not depend on the number of threads.
+const (
+	skinnyColsNN = 256 // columns of C per chunk when B is [k,n]
+	skinnyColsNT = 32  // rows of B (columns of C) per chunk when B is [n,k]
+)
+
+// sgemmSkinny computes C = alpha*op(A)*op(B) + beta*C for small m without
+// packing, over fixed column chunks of C, several in parallel. When B is
+// [k,n], C's rows are updated by Axpy over p in increasing order; when B is
+// [n,k] (and A is not transposed), each element is alpha*Dot(A row, B row).
+func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	aAt := func(i, p int) float32 {
+		if transA {
+			return a[p*lda+i]
+		}
+		return a[i*lda+p]
+	}
+	if !transB {
+		chunks := (n + skinnyColsNN - 1) / skinnyColsNN
+		parallelChunks(chunks, threads, func(ci int) {
+			j0 := ci * skinnyColsNN
+			j1 := min(j0+skinnyColsNN, n)
+			for i := 0; i < m; i++ {
+				scaleC(1, j1-j0, beta, c[i*ldc+j0:i*ldc+j1], ldc)
+			}
+			for p := 0; p < k; p++ {
+				brow := b[p*ldb+j0 : p*ldb+j1]
+				for i := 0; i < m; i++ {
+					axpy(alpha*aAt(i, p), brow, c[i*ldc+j0:i*ldc+j1])
+				}
+			}
+		})
+		return
+	}
+	chunks := (n + skinnyColsNT - 1) / skinnyColsNT
+	parallelChunks(chunks, threads, func(ci int) {
+		j0 := ci * skinnyColsNT
+		j1 := min(j0+skinnyColsNT, n)
+		for j := j0; j < j1; j++ {
+			brow := b[j*ldb : j*ldb+k]
+			for i := 0; i < m; i++ {
+				s := alpha * dot(a[i*lda:i*lda+k], brow)
+				if beta != 0 {
+					s += beta * c[i*ldc+j]
+				}
+				c[i*ldc+j] = s
+			}
+		}
+	})
+}
+
+// parallelChunks runs fn(0..chunks-1) on up to threads goroutines (the
+// caller's among them). Which goroutine runs a chunk varies; what a chunk
+// computes does not.
+func parallelChunks(chunks, threads int, fn func(ci int)) {
+	workers := min(threads, chunks)
+	if workers <= 1 {
+		for ci := 0; ci < chunks; ci++ {
+			fn(ci)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		for {
+			ci := int(next.Add(1)) - 1
+			if ci >= chunks {
+				return
+			}
+			fn(ci)
+		}
+	}
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+}

@@ -1,0 +1,765 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Constants of the vector exponential, each repeated in 8 lanes (see
+// kernels_go.go for their meaning): log2e, ln2Hi, ln2Lo, the polynomial
+// p0..p5, 1, the exponent bias 127 (int32), ExpMin, ExpMax.
+DATA ·expTab+0(SB)/4, $0x3fb8aa3b
+DATA ·expTab+4(SB)/4, $0x3fb8aa3b
+DATA ·expTab+8(SB)/4, $0x3fb8aa3b
+DATA ·expTab+12(SB)/4, $0x3fb8aa3b
+DATA ·expTab+16(SB)/4, $0x3fb8aa3b
+DATA ·expTab+20(SB)/4, $0x3fb8aa3b
+DATA ·expTab+24(SB)/4, $0x3fb8aa3b
+DATA ·expTab+28(SB)/4, $0x3fb8aa3b
+DATA ·expTab+32(SB)/4, $0x3f318000
+DATA ·expTab+36(SB)/4, $0x3f318000
+DATA ·expTab+40(SB)/4, $0x3f318000
+DATA ·expTab+44(SB)/4, $0x3f318000
+DATA ·expTab+48(SB)/4, $0x3f318000
+DATA ·expTab+52(SB)/4, $0x3f318000
+DATA ·expTab+56(SB)/4, $0x3f318000
+DATA ·expTab+60(SB)/4, $0x3f318000
+DATA ·expTab+64(SB)/4, $0xb95e8083
+DATA ·expTab+68(SB)/4, $0xb95e8083
+DATA ·expTab+72(SB)/4, $0xb95e8083
+DATA ·expTab+76(SB)/4, $0xb95e8083
+DATA ·expTab+80(SB)/4, $0xb95e8083
+DATA ·expTab+84(SB)/4, $0xb95e8083
+DATA ·expTab+88(SB)/4, $0xb95e8083
+DATA ·expTab+92(SB)/4, $0xb95e8083
+DATA ·expTab+96(SB)/4, $0x39506967
+DATA ·expTab+100(SB)/4, $0x39506967
+DATA ·expTab+104(SB)/4, $0x39506967
+DATA ·expTab+108(SB)/4, $0x39506967
+DATA ·expTab+112(SB)/4, $0x39506967
+DATA ·expTab+116(SB)/4, $0x39506967
+DATA ·expTab+120(SB)/4, $0x39506967
+DATA ·expTab+124(SB)/4, $0x39506967
+DATA ·expTab+128(SB)/4, $0x3ab743ce
+DATA ·expTab+132(SB)/4, $0x3ab743ce
+DATA ·expTab+136(SB)/4, $0x3ab743ce
+DATA ·expTab+140(SB)/4, $0x3ab743ce
+DATA ·expTab+144(SB)/4, $0x3ab743ce
+DATA ·expTab+148(SB)/4, $0x3ab743ce
+DATA ·expTab+152(SB)/4, $0x3ab743ce
+DATA ·expTab+156(SB)/4, $0x3ab743ce
+DATA ·expTab+160(SB)/4, $0x3c088908
+DATA ·expTab+164(SB)/4, $0x3c088908
+DATA ·expTab+168(SB)/4, $0x3c088908
+DATA ·expTab+172(SB)/4, $0x3c088908
+DATA ·expTab+176(SB)/4, $0x3c088908
+DATA ·expTab+180(SB)/4, $0x3c088908
+DATA ·expTab+184(SB)/4, $0x3c088908
+DATA ·expTab+188(SB)/4, $0x3c088908
+DATA ·expTab+192(SB)/4, $0x3d2aa9c1
+DATA ·expTab+196(SB)/4, $0x3d2aa9c1
+DATA ·expTab+200(SB)/4, $0x3d2aa9c1
+DATA ·expTab+204(SB)/4, $0x3d2aa9c1
+DATA ·expTab+208(SB)/4, $0x3d2aa9c1
+DATA ·expTab+212(SB)/4, $0x3d2aa9c1
+DATA ·expTab+216(SB)/4, $0x3d2aa9c1
+DATA ·expTab+220(SB)/4, $0x3d2aa9c1
+DATA ·expTab+224(SB)/4, $0x3e2aaaaa
+DATA ·expTab+228(SB)/4, $0x3e2aaaaa
+DATA ·expTab+232(SB)/4, $0x3e2aaaaa
+DATA ·expTab+236(SB)/4, $0x3e2aaaaa
+DATA ·expTab+240(SB)/4, $0x3e2aaaaa
+DATA ·expTab+244(SB)/4, $0x3e2aaaaa
+DATA ·expTab+248(SB)/4, $0x3e2aaaaa
+DATA ·expTab+252(SB)/4, $0x3e2aaaaa
+DATA ·expTab+256(SB)/4, $0x3f000000
+DATA ·expTab+260(SB)/4, $0x3f000000
+DATA ·expTab+264(SB)/4, $0x3f000000
+DATA ·expTab+268(SB)/4, $0x3f000000
+DATA ·expTab+272(SB)/4, $0x3f000000
+DATA ·expTab+276(SB)/4, $0x3f000000
+DATA ·expTab+280(SB)/4, $0x3f000000
+DATA ·expTab+284(SB)/4, $0x3f000000
+DATA ·expTab+288(SB)/4, $0x3f800000
+DATA ·expTab+292(SB)/4, $0x3f800000
+DATA ·expTab+296(SB)/4, $0x3f800000
+DATA ·expTab+300(SB)/4, $0x3f800000
+DATA ·expTab+304(SB)/4, $0x3f800000
+DATA ·expTab+308(SB)/4, $0x3f800000
+DATA ·expTab+312(SB)/4, $0x3f800000
+DATA ·expTab+316(SB)/4, $0x3f800000
+DATA ·expTab+320(SB)/4, $0x0000007f
+DATA ·expTab+324(SB)/4, $0x0000007f
+DATA ·expTab+328(SB)/4, $0x0000007f
+DATA ·expTab+332(SB)/4, $0x0000007f
+DATA ·expTab+336(SB)/4, $0x0000007f
+DATA ·expTab+340(SB)/4, $0x0000007f
+DATA ·expTab+344(SB)/4, $0x0000007f
+DATA ·expTab+348(SB)/4, $0x0000007f
+DATA ·expTab+352(SB)/4, $0xc2ae999a
+DATA ·expTab+356(SB)/4, $0xc2ae999a
+DATA ·expTab+360(SB)/4, $0xc2ae999a
+DATA ·expTab+364(SB)/4, $0xc2ae999a
+DATA ·expTab+368(SB)/4, $0xc2ae999a
+DATA ·expTab+372(SB)/4, $0xc2ae999a
+DATA ·expTab+376(SB)/4, $0xc2ae999a
+DATA ·expTab+380(SB)/4, $0xc2ae999a
+DATA ·expTab+384(SB)/4, $0x42b0999a
+DATA ·expTab+388(SB)/4, $0x42b0999a
+DATA ·expTab+392(SB)/4, $0x42b0999a
+DATA ·expTab+396(SB)/4, $0x42b0999a
+DATA ·expTab+400(SB)/4, $0x42b0999a
+DATA ·expTab+404(SB)/4, $0x42b0999a
+DATA ·expTab+408(SB)/4, $0x42b0999a
+DATA ·expTab+412(SB)/4, $0x42b0999a
+GLOBL ·expTab(SB), RODATA|NOPTR, $416
+
+// EXP8 sets x = exp(x) lanewise (8 floats) with t1, t2 as scratch; Y14 and
+// Y15 must hold ExpMin and ExpMax. x is clamped (NaN stays NaN), written as
+// n*ln2 + r with n = round(x*log2e), e^r comes from a degree-7 polynomial,
+// and 2^n is built in the exponent bits.
+#define EXP8(x, t1, t2) \
+	VMAXPS x, Y14, x; \
+	VMINPS x, Y15, x; \
+	VMULPS ·expTab+0(SB), x, t1; \
+	VROUNDPS $0, t1, t1; \
+	VFNMADD231PS ·expTab+32(SB), t1, x; \
+	VFNMADD231PS ·expTab+64(SB), t1, x; \
+	VMOVUPS ·expTab+96(SB), t2; \
+	VFMADD213PS ·expTab+128(SB), x, t2; \
+	VFMADD213PS ·expTab+160(SB), x, t2; \
+	VFMADD213PS ·expTab+192(SB), x, t2; \
+	VFMADD213PS ·expTab+224(SB), x, t2; \
+	VFMADD213PS ·expTab+256(SB), x, t2; \
+	VMULPS x, t2, t2; \
+	VFMADD213PS x, x, t2; \
+	VADDPS ·expTab+288(SB), t2, t2; \
+	VCVTPS2DQ t1, t1; \
+	VPADDD ·expTab+320(SB), t1, t1; \
+	VPSLLD $23, t1, t1; \
+	VMULPS t1, t2, x
+
+#define LOADCLAMP \
+	VMOVUPS ·expTab+352(SB), Y14; \
+	VMOVUPS ·expTab+384(SB), Y15
+
+// HSUM8 adds the 8 lanes of Y register y (X register x is its low half)
+// into lane 0 of x, in a fixed order: halves, then pairs, then neighbours.
+#define HSUM8(y, x, t) \
+	VEXTRACTF128 $1, y, t; \
+	VADDPS t, x, x; \
+	VPERMILPS $0x4E, x, t; \
+	VADDPS t, x, x; \
+	VPERMILPS $0xB1, x, t; \
+	VADDPS t, x, x
+
+// func dotAVX2(x, y []float32) float32
+//
+//	var s [32]float32 // four 8-lane accumulators, lane l of acc q sums i ≡ 8q+l (mod 32)
+//	for i := range x {
+//		s[...] += x[i] * y[i] // fused; len(x)%32 .. tail goes to the first accumulator, then scalar
+//	}
+//	return sum of the accumulators in a fixed order
+//
+// y must be at least as long as x.
+TEXT ·dotAVX2(SB), NOSPLIT, $0-52
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	MOVQ   y_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dot32:
+	CMPQ        CX, $32
+	JLT         dot8
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         dot32
+
+dot8:
+	CMPQ        CX, $8
+	JLT         dotred
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         dot8
+
+dotred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X1)
+
+dot1:
+	TESTQ       CX, CX
+	JZ          dotdone
+	VMOVSS      (SI), X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         dot1
+
+dotdone:
+	MOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(alpha float32, x, y []float32)
+//
+//	for i, v := range x {
+//		y[i] += alpha * v // fused multiply-add
+//	}
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSS alpha+0(FP), Y0
+	MOVQ         x_base+8(FP), SI
+	MOVQ         x_len+16(FP), CX
+	MOVQ         y_base+32(FP), DI
+
+axpy32:
+	CMPQ        CX, $32
+	JLT         axpy8
+	VMOVUPS     (DI), Y1
+	VMOVUPS     32(DI), Y2
+	VMOVUPS     64(DI), Y3
+	VMOVUPS     96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS     Y1, (DI)
+	VMOVUPS     Y2, 32(DI)
+	VMOVUPS     Y3, 64(DI)
+	VMOVUPS     Y4, 96(DI)
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         axpy32
+
+axpy8:
+	CMPQ        CX, $8
+	JLT         axpy1
+	VMOVUPS     (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         axpy8
+
+axpy1:
+	TESTQ       CX, CX
+	JZ          axpydone
+	VMOVSS      (DI), X1
+	VFMADD231SS (SI), X0, X1
+	VMOVSS      X1, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         axpy1
+
+axpydone:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(alpha float32, x []float32)
+//
+//	for i := range x {
+//		x[i] *= alpha
+//	}
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y0
+	MOVQ         x_base+8(FP), SI
+	MOVQ         x_len+16(FP), CX
+
+scale32:
+	CMPQ    CX, $32
+	JLT     scale8
+	VMULPS  (SI), Y0, Y1
+	VMULPS  32(SI), Y0, Y2
+	VMULPS  64(SI), Y0, Y3
+	VMULPS  96(SI), Y0, Y4
+	VMOVUPS Y1, (SI)
+	VMOVUPS Y2, 32(SI)
+	VMOVUPS Y3, 64(SI)
+	VMOVUPS Y4, 96(SI)
+	ADDQ    $128, SI
+	SUBQ    $32, CX
+	JMP     scale32
+
+scale8:
+	CMPQ    CX, $8
+	JLT     scale1
+	VMULPS  (SI), Y0, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     scale8
+
+scale1:
+	TESTQ  CX, CX
+	JZ     scaledone
+	VMULSS (SI), X0, X1
+	VMOVSS X1, (SI)
+	ADDQ   $4, SI
+	DECQ   CX
+	JMP    scale1
+
+scaledone:
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x []float32) float32
+//
+//	m := x[0]
+//	for _, v := range x {
+//		m = max(m, v) // NaNs are not propagated
+//	}
+//	return m
+//
+// len(x) must be a positive multiple of 8.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-28
+	MOVQ    x_base+0(FP), SI
+	MOVQ    x_len+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+
+max16:
+	CMPQ   CX, $16
+	JLT    max8
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	ADDQ   $64, SI
+	SUBQ   $16, CX
+	JMP    max16
+
+max8:
+	TESTQ  CX, CX
+	JZ     maxred
+	VMAXPS (SI), Y0, Y0
+
+maxred:
+	VMAXPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4E, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xB1, X0, X1
+	VMAXPS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expAVX2(dst, x []float32)
+//
+//	for i, v := range x {
+//		dst[i] = exp(v) // the clamped polynomial exponential, fused multiply-adds
+//	}
+//
+// len(x) must be a multiple of 8; dst is at least as long.
+TEXT ·expAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	SHRQ $3, CX
+	JZ   expdone
+	LOADCLAMP
+
+exploop:
+	VMOVUPS (SI), Y0
+	EXP8(Y0, Y1, Y2)
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     exploop
+
+expdone:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX2(dst, x []float32)
+//
+//	for i, v := range x {
+//		dst[i] = 1 / (1 + exp(-v))
+//	}
+//
+// len(x) must be a multiple of 8; dst is at least as long.
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	SHRQ $3, CX
+	JZ   sigdone
+	LOADCLAMP
+	VMOVUPS ·expTab+288(SB), Y13
+	VXORPS  Y12, Y12, Y12
+
+sigloop:
+	VSUBPS  (SI), Y12, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS  Y13, Y0, Y0
+	VDIVPS  Y0, Y13, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sigloop
+
+sigdone:
+	VZEROUPPER
+	RET
+
+// func swigluAVX2(dst, gate, up []float32)
+//
+//	for i, g := range gate {
+//		dst[i] = g / (1 + exp(-g)) * up[i]
+//	}
+//
+// len(gate) must be a multiple of 8; dst and up are at least as long. dst may
+// be gate or up.
+TEXT ·swigluAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ gate_base+24(FP), SI
+	MOVQ gate_len+32(FP), CX
+	MOVQ up_base+48(FP), DX
+	SHRQ $3, CX
+	JZ   swidone
+	LOADCLAMP
+	VMOVUPS ·expTab+288(SB), Y13
+	VXORPS  Y12, Y12, Y12
+
+swiloop:
+	VMOVUPS (SI), Y3
+	VSUBPS  Y3, Y12, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS  Y13, Y0, Y0
+	VMULPS  (DX), Y3, Y3
+	VDIVPS  Y0, Y3, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     swiloop
+
+swidone:
+	VZEROUPPER
+	RET
+
+// func expSubSumsAVX2(dst, x []float32, m float32) (s, w float32)
+//
+//	for i, v := range x {
+//		t := v - m
+//		e := exp(t)
+//		dst[i] = e
+//		s += e     // in 8 lanes, added in a fixed order at the end
+//		w += e * t // likewise, fused multiply-add
+//	}
+//
+// len(x) must be a multiple of 8; dst is at least as long.
+TEXT ·expSubSumsAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         x_base+24(FP), SI
+	MOVQ         x_len+32(FP), CX
+	VBROADCASTSS m+48(FP), Y13
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	SHRQ         $3, CX
+	JZ           essred
+	LOADCLAMP
+
+essloop:
+	VMOVUPS     (SI), Y3
+	VSUBPS      Y13, Y3, Y3
+	VMOVAPS     Y3, Y0
+	EXP8(Y0, Y1, Y2)
+	VMOVUPS     Y0, (DI)
+	VADDPS      Y0, Y4, Y4
+	VFMADD231PS Y3, Y0, Y5
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         essloop
+
+essred:
+	HSUM8(Y4, X4, X1)
+	HSUM8(Y5, X5, X1)
+	MOVSS X4, s+56(FP)
+	MOVSS X5, w+60(FP)
+	VZEROUPPER
+	RET
+
+// func siluAVX2(dst, x []float32)
+//
+//	for i, v := range x {
+//		dst[i] = v / (1 + exp(-v))
+//	}
+//
+// len(x) must be a multiple of 8; dst is at least as long and may be x.
+TEXT ·siluAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	SHRQ $3, CX
+	JZ   siludone
+	LOADCLAMP
+	VMOVUPS ·expTab+288(SB), Y13
+	VXORPS  Y12, Y12, Y12
+
+siluloop:
+	VMOVUPS (SI), Y3
+	VSUBPS  Y3, Y12, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS  Y13, Y0, Y0
+	VDIVPS  Y0, Y3, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     siluloop
+
+siludone:
+	VZEROUPPER
+	RET
+
+// func dotRowsAVX2(dst, x, a []float32, ld int)
+//
+//	for j := range dst {
+//		dst[j] = dotAVX2(x, a[j*ld:j*ld+len(x)]) // the same summation order
+//	}
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), R8
+	MOVQ  dst_len+8(FP), R9
+	MOVQ  x_base+24(FP), R10
+	MOVQ  x_len+32(FP), R11
+	MOVQ  a_base+48(FP), R12
+	MOVQ  ld+72(FP), R13
+	SHLQ  $2, R13
+	TESTQ R9, R9
+	JZ    drdone
+
+drrow:
+	MOVQ   R10, SI
+	MOVQ   R12, DI
+	MOVQ   R11, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dr32:
+	CMPQ        CX, $32
+	JLT         dr8
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         dr32
+
+dr8:
+	CMPQ        CX, $8
+	JLT         drred
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         dr8
+
+drred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X1)
+
+dr1:
+	TESTQ       CX, CX
+	JZ          drstore
+	VMOVSS      (SI), X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         dr1
+
+drstore:
+	VMOVSS X0, (R8)
+	ADDQ   $4, R8
+	ADDQ   R13, R12
+	DECQ   R9
+	JNZ    drrow
+
+drdone:
+	VZEROUPPER
+	RET
+
+// axpyRowsAVX2 and gerRowsAVX2 repeat axpyAVX2's loop inline (assembler
+// macros cannot hold labels).
+
+// func axpyRowsAVX2(y, alpha, a []float32, ld int)
+//
+//	for j, s := range alpha {
+//		axpyAVX2(s, a[j*ld:j*ld+len(y)], y)
+//	}
+TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  y_base+0(FP), R8
+	MOVQ  y_len+8(FP), R11
+	MOVQ  alpha_base+24(FP), R9
+	MOVQ  alpha_len+32(FP), R10
+	MOVQ  a_base+48(FP), R12
+	MOVQ  ld+72(FP), R13
+	SHLQ  $2, R13
+	TESTQ R10, R10
+	JZ    ardone
+
+arrow:
+	VBROADCASTSS (R9), Y0
+	MOVQ         R12, SI
+	MOVQ         R8, DI
+	MOVQ         R11, CX
+
+ar32:
+	CMPQ        CX, $32
+	JLT         ar8
+	VMOVUPS     (DI), Y1
+	VMOVUPS     32(DI), Y2
+	VMOVUPS     64(DI), Y3
+	VMOVUPS     96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS     Y1, (DI)
+	VMOVUPS     Y2, 32(DI)
+	VMOVUPS     Y3, 64(DI)
+	VMOVUPS     Y4, 96(DI)
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         ar32
+
+ar8:
+	CMPQ        CX, $8
+	JLT         ar1
+	VMOVUPS     (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         ar8
+
+ar1:
+	TESTQ       CX, CX
+	JZ          arnext
+	VMOVSS      (DI), X1
+	VFMADD231SS (SI), X0, X1
+	VMOVSS      X1, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         ar1
+
+arnext:
+	ADDQ $4, R9
+	ADDQ R13, R12
+	DECQ R10
+	JNZ  arrow
+
+ardone:
+	VZEROUPPER
+	RET
+
+// func gerRowsAVX2(a []float32, ld int, alpha, x []float32)
+//
+//	for j, s := range alpha {
+//		axpyAVX2(s, x, a[j*ld:j*ld+len(x)])
+//	}
+TEXT ·gerRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  a_base+0(FP), R12
+	MOVQ  ld+24(FP), R13
+	SHLQ  $2, R13
+	MOVQ  alpha_base+32(FP), R9
+	MOVQ  alpha_len+40(FP), R10
+	MOVQ  x_base+56(FP), R8
+	MOVQ  x_len+64(FP), R11
+	TESTQ R10, R10
+	JZ    grdone
+
+grrow:
+	VBROADCASTSS (R9), Y0
+	MOVQ         R8, SI
+	MOVQ         R12, DI
+	MOVQ         R11, CX
+
+gr32:
+	CMPQ        CX, $32
+	JLT         gr8
+	VMOVUPS     (DI), Y1
+	VMOVUPS     32(DI), Y2
+	VMOVUPS     64(DI), Y3
+	VMOVUPS     96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS     Y1, (DI)
+	VMOVUPS     Y2, 32(DI)
+	VMOVUPS     Y3, 64(DI)
+	VMOVUPS     Y4, 96(DI)
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         gr32
+
+gr8:
+	CMPQ        CX, $8
+	JLT         gr1
+	VMOVUPS     (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         gr8
+
+gr1:
+	TESTQ       CX, CX
+	JZ          grnext
+	VMOVSS      (DI), X1
+	VFMADD231SS (SI), X0, X1
+	VMOVSS      X1, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         gr1
+
+grnext:
+	ADDQ $4, R9
+	ADDQ R13, R12
+	DECQ R10
+	JNZ  grrow
+
+grdone:
+	VZEROUPPER
+	RET
