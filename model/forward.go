@@ -9,16 +9,16 @@ import (
 
 // layerActs are the activations of one decoder layer kept for the backward.
 type layerActs struct {
-	xIn        kernels.Buffer // [N, D] residual stream entering the layer
-	h1, r1     kernels.Buffer // input RMSNorm output [N, D] and its rstd [N]
-	qPre, qr   kernels.Buffer // q before q_norm [N, H·hd], rstd [N·H]
-	kPre, kr   kernels.Buffer // k before k_norm [N, KV·hd], rstd [N·KV]
-	q, k, v    kernels.Buffer // after norm and RoPE: [N, H·hd], [N, KV·hd], [N, KV·hd]
-	att, lse   kernels.Buffer // attention output [N, H·hd], log-sum-exp [N, H]
-	xMid       kernels.Buffer // [N, D] residual after attention
-	h2, r2     kernels.Buffer // post-attention RMSNorm output [N, D], rstd [N]
-	gate, up   kernels.Buffer // [N, I]
-	act        kernels.Buffer // silu(gate)·up [N, I]
+	xIn      kernels.Buffer // [N, D] residual stream entering the layer
+	h1, r1   kernels.Buffer // input RMSNorm output [N, D] and its rstd [N]
+	qPre, qr kernels.Buffer // q before q_norm [N, H·hd], rstd [N·H]
+	kPre, kr kernels.Buffer // k before k_norm [N, KV·hd], rstd [N·KV]
+	q, k, v  kernels.Buffer // after norm and RoPE: [N, H·hd], [N, KV·hd], [N, KV·hd]
+	att, lse kernels.Buffer // attention output [N, H·hd], log-sum-exp [N, H]
+	xMid     kernels.Buffer // [N, D] residual after attention
+	h2, r2   kernels.Buffer // post-attention RMSNorm output [N, D], rstd [N]
+	gate, up kernels.Buffer // [N, I]
+	act      kernels.Buffer // silu(gate)·up [N, I]
 }
 
 // Pass holds one forward pass over a packed batch: its inputs, every
