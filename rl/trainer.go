@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"time"
 
@@ -604,14 +603,4 @@ func (t *Trainer) Restore(s TrainerState) error {
 		return err
 	}
 	return restore("square-root allocator", s.Sqrt, t.Sqrt, t.Sqrt != nil)
-}
-
-// sortedKeys returns a map's keys in increasing order.
-func sortedKeys(m Metrics) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -86,7 +86,6 @@ func Generate(m *model.Model, reqs []Request, cfg Config) ([][]Completion, error
 	type seq struct {
 		req, idx, slot int
 		pos            int32 // position of the next token to feed
-		last           int32
 		rng            *rand.Rand
 		out            *Completion
 	}
@@ -167,7 +166,6 @@ func Generate(m *model.Model, reqs []Request, cfg Config) ([][]Completion, error
 				s.out.Truncated = true
 				continue
 			}
-			s.last = tok
 			next = append(next, s)
 			ids = append(ids, tok)
 			slot = append(slot, int32(s.slot))

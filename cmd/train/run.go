@@ -20,7 +20,6 @@ import (
 	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/rl"
 	"github.com/frontier-rl/frontier/sample"
-	"github.com/frontier-rl/frontier/tasks"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -99,7 +98,7 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	}
 	// Build everything before creating the run directory, so bad input
 	// leaves nothing behind.
-	w, _, err := buildWorld(o, b, from)
+	w, err := buildWorld(o, b, from)
 	if err != nil {
 		return err
 	}
@@ -220,10 +219,7 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 			return false, err
 		}
 	}
-	builtin, err := tasksBuiltin(o)
-	if err != nil {
-		return false, err
-	}
+	builtin := w.tasks
 	r.logf("SFT: %d steps x %d sequences, AdamW lr %g, %d warm-up steps, cosine to 10%%", o.SFTSteps, o.SFTBatch, o.SFTLR, o.SFTWarmup)
 	sftPath := filepath.Join(r.dir, "sft_metrics.jsonl")
 	sftHistory, err := readMetrics(sftPath, r.state.SFTStep)
@@ -269,13 +265,6 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 	r.logf("SFT done in %.1fs", time.Since(start).Seconds())
 	r.state.Phase = "rl"
 	return false, r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
-}
-
-// tasksBuiltin regenerates the built-in task set (a deterministic function
-// of the flags).
-func tasksBuiltin(o *options) (*tasks.Builtin, error) {
-	_, _, b, err := loadTasks(o)
-	return b, err
 }
 
 // evalConfig is the held-out evaluation's sampling setup.

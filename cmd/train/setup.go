@@ -41,6 +41,7 @@ type world struct {
 	heldOut []rl.Item
 	env     rl.Env
 	builtin bool
+	tasks   *tasks.Builtin // the built-in task set; nil with -data
 }
 
 // toInt32 converts token ids.
@@ -84,12 +85,12 @@ func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Built
 // buildWorld loads or builds the model and tokenizer and tokenizes the data.
 // from is a checkpoint directory to load the model and tokenizer from (a
 // resumed run), or "".
-func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Builtin, error) {
+func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
 	trainEx, heldEx, builtin, err := loadTasks(o)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	w := &world{files: map[string][]byte{}, builtin: builtin != nil}
+	w := &world{files: map[string][]byte{}, builtin: builtin != nil, tasks: builtin}
 	modelDir := o.ModelDir
 	if from != "" {
 		modelDir = from
@@ -97,11 +98,11 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 	switch {
 	case modelDir != "":
 		if w.m, err = model.Load(modelDir, b); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		tokPath := filepath.Join(modelDir, "tokenizer.json")
 		if w.tok, err = tokenizer.Load(tokPath); err != nil {
-			return nil, nil, fmt.Errorf("%w (a model directory needs its tokenizer.json)", err)
+			return nil, fmt.Errorf("%w (a model directory needs its tokenizer.json)", err)
 		}
 		for _, f := range []string{"tokenizer.json", "tokenizer_config.json", weights.GenerationConfigFileName} {
 			if data, err := os.ReadFile(filepath.Join(modelDir, f)); err == nil {
@@ -109,16 +110,16 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 			}
 		}
 		if w.eos, err = eosIDs(modelDir, w.tok); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	default:
 		// The built-in experiment: a BPE tokenizer trained on the task
 		// corpus and a tiny random Qwen3.
 		if builtin == nil {
-			return nil, nil, fmt.Errorf("-data needs -model: a tokenizer and model matching the data")
+			return nil, fmt.Errorf("-data needs -model: a tokenizer and model matching the data")
 		}
 		if w.tok, err = tokenizer.Train(builtin.Corpus(), tokenizer.TrainConfig{VocabSize: o.Vocab, Special: tinySpecials}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		eos, _ := w.tok.TokenID(tinySpecials[0])
 		eosID := eos
@@ -129,7 +130,7 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 			InitializerRange: 0.02, HiddenAct: "silu", EOSTokenID: eosID, BOSTokenID: &eosID,
 		}
 		if w.m, err = model.New(cfg, b); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		w.m.InitRandom(o.Seed)
 		w.eos = []int32{int32(eos)}
@@ -137,12 +138,12 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 		w.files["tokenizer_config.json"] = []byte(fmt.Sprintf("{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n  \"eos_token\": %q,\n  \"model_max_length\": %d\n}\n", tinySpecials[0], cfg.MaxPositionEmbeddings))
 	}
 	if len(w.eos) == 0 {
-		return nil, nil, fmt.Errorf("%s: no EOS token id in generation_config.json or config.json: completions could never end", modelDir)
+		return nil, fmt.Errorf("%s: no EOS token id in generation_config.json or config.json: completions could never end", modelDir)
 	}
 	if _, ok := w.files["tokenizer.json"]; !ok {
 		var sb strings.Builder
 		if err := w.tok.WriteJSON(&sb); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		w.files["tokenizer.json"] = []byte(sb.String())
 	}
@@ -174,7 +175,7 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, *tasks.Buil
 		}
 		return tok.Decode(out)
 	}}
-	return w, builtin, nil
+	return w, nil
 }
 
 // eosIDs takes the EOS ids from generation_config.json and config.json,
