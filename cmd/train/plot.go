@@ -63,7 +63,15 @@ func writePlot(path string, history []rl.Metrics, bins int, algo string) error {
 	curves := panel("Training reward and accuracy ("+algo+")", "")
 	addLine(curves, "reward", series("reward"), 0)
 	addLine(curves, "accuracy", series("accuracy"), 1)
-	addLine(curves, "eval mean@k", evalSeries(history, "mean@"), 2)
+	if ev := evalSeries(history, "mean@"); len(ev) > 0 {
+		if sc, err := plotter.NewScatter(ev); err == nil {
+			sc.Color = plotutil.Color(2)
+			sc.Shape = draw.CircleGlyph{}
+			sc.Radius = vg.Points(3)
+			curves.Add(sc)
+			curves.Legend.Add("held-out mean@k", sc)
+		}
+	}
 	counts := panel("Prompts per difficulty bin", "prompts in batch")
 	weightsP := panel("Prompt-GDRO weight per bin", "weight")
 	rollouts := panel("Rollouts per prompt per bin", "rollouts")
