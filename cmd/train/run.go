@@ -459,7 +459,14 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 			return err
 		}
 	}
-	if err := writePlot(filepath.Join(r.dir, "curves.png"), history, tr.Cls.NumBins(), algo); err != nil {
+	plotted := history
+	if r.state.SFTEval != nil {
+		// The evaluation after SFT, drawn at step 0.
+		start := rl.Metrics{"step": 0}
+		addEvalMetrics(start, r.state.SFTEval, o.EvalSamples, "eval/")
+		plotted = append([]rl.Metrics{start}, history...)
+	}
+	if err := writePlot(filepath.Join(r.dir, "curves.png"), plotted, tr.Cls.NumBins(), algo); err != nil {
 		r.logf("plot: %v", err)
 	} else {
 		r.logf("plot %s", filepath.Join(r.dir, "curves.png"))
