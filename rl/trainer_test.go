@@ -329,3 +329,32 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("pass@2 %g, want %g", s.PassK, want)
 	}
 }
+
+// TestNonFiniteStopsTheStep: a NaN weight makes the loss NaN and the step an
+// error, with the parameters left as they were; a NaN gradient is reported
+// with the name of its tensor.
+func TestNonFiniteStopsTheStep(t *testing.T) {
+	m := toyModel(t, 4)
+	opt, _ := optim.NewAdamW(optim.DefaultConfig(), m.B, m.NumParams())
+	p, _ := m.Param("model.layers.0.mlp.up_proj.weight")
+	host := make([]float32, p.N)
+	m.B.Download(host, p.W)
+	host[3] = float32(math.NaN())
+	m.B.Upload(p.W, host)
+	before := params(m)
+	batch := []SFTExample{{Prompt: []int32{1, 2}, Answer: []int32{3, 0}}}
+	if _, _, err := SFTStep(m, opt, batch); err == nil || !strings.Contains(err.Error(), "loss") {
+		t.Fatalf("NaN weight: error %v, want one about the loss", err)
+	}
+	if after := params(m); !slices.EqualFunc(before, after, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+		t.Fatal("a failed step changed the parameters")
+	}
+	m.ZeroGrad()
+	g := make([]float32, p.N)
+	g[5] = float32(math.Inf(1))
+	m.B.Upload(p.G, g)
+	err := nonFiniteGrad(m, fmt.Errorf("optim: gradient norm is +Inf"))
+	if !strings.Contains(err.Error(), p.Name) {
+		t.Fatalf("error %q does not name %s", err, p.Name)
+	}
+}
