@@ -242,7 +242,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 		chosen, err = t.Sqrt.Choose(counts, N)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rl: step %d: rollout allocation: %w", step, err)
+		return nil, fmt.Errorf("rl: step %d: rollout allocation: %w", step+1, err)
 	}
 	for i := range nOf {
 		nOf[i] = cfg.Rollouts
@@ -262,7 +262,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 	genStart := time.Now()
 	comps, err := sample.Generate(t.M, reqs, cfg.Sample)
 	if err != nil {
-		return nil, fmt.Errorf("rl: step %d: %w", step, err)
+		return nil, fmt.Errorf("rl: step %d: %w", step+1, err)
 	}
 	genTime := time.Since(genStart)
 
@@ -334,7 +334,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			}
 			res, ntok, ent, entN, gn, err := t.minibatch(idx, resps[r0:r1])
 			if err != nil {
-				return nil, fmt.Errorf("rl: step %d, minibatch %d: %w", step, mb, err)
+				return nil, fmt.Errorf("rl: step %d, minibatch %d: %w", step+1, mb, err)
 			}
 			if epoch == cfg.PPOEpochs-1 {
 				copy(respLoss[r0:r1], res.RespLoss)
@@ -378,12 +378,12 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 	}
 	if t.PG != nil && len(sigBins) > 0 {
 		if err := t.PG.Update(sigBins, sigVals); err != nil {
-			return nil, fmt.Errorf("rl: step %d: prompt-gdro update: %w", step, err)
+			return nil, fmt.Errorf("rl: step %d: prompt-gdro update: %w", step+1, err)
 		}
 	}
 	if t.RG != nil {
 		if err := t.RG.Update(chosen, sigBins, sigVals); err != nil {
-			return nil, fmt.Errorf("rl: step %d: rollout-gdro update: %w", step, err)
+			return nil, fmt.Errorf("rl: step %d: rollout-gdro update: %w", step+1, err)
 		}
 	}
 	if t.Sqrt != nil {
@@ -392,16 +392,16 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			groups[i] = rewards[groupStart[i]:groupStart[i+1]]
 		}
 		if err := t.Sqrt.ObserveGroups(bins, groups); err != nil {
-			return nil, fmt.Errorf("rl: step %d: square-root allocator: %w", step, err)
+			return nil, fmt.Errorf("rl: step %d: square-root allocator: %w", step+1, err)
 		}
 	}
 	for i, d := range idx {
 		v, err := gdro.StepStat(cfg.Stat, nOf[i], correctOf[i], max(cfg.StatK, 1))
 		if err != nil {
-			return nil, fmt.Errorf("rl: step %d: %w", step, err)
+			return nil, fmt.Errorf("rl: step %d: %w", step+1, err)
 		}
 		if err := t.Cls.Observe(t.Data[d].Ex.ID, v); err != nil {
-			return nil, fmt.Errorf("rl: step %d: %w", step, err)
+			return nil, fmt.Errorf("rl: step %d: %w", step+1, err)
 		}
 	}
 	t.Step++
