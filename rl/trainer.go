@@ -334,7 +334,7 @@ func (t *Trainer) TrainStep() (Metrics, error) {
 			}
 			res, ntok, ent, entN, gn, err := t.minibatch(idx, resps[r0:r1])
 			if err != nil {
-				return nil, fmt.Errorf("rl: step %d, minibatch %d: %w", step+1, mb, err)
+				return nil, fmt.Errorf("rl: step %d, minibatch %d of %d: %w", step+1, mb+1, cfg.Minibatches, err)
 			}
 			if epoch == cfg.PPOEpochs-1 {
 				copy(respLoss[r0:r1], res.RespLoss)
