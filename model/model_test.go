@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"math"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/model/modeltest"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -20,9 +22,9 @@ func tinyConfig(tied bool) weights.Config {
 	}
 }
 
-func newTiny(t *testing.T, tied bool, seed uint64) *Model {
+func newTiny(t *testing.T, tied bool, seed uint64) *model.Model {
 	t.Helper()
-	m, err := New(tinyConfig(tied), cpu.New(0))
+	m, err := model.New(tinyConfig(tied), cpu.New(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func randIDs(r *rand.Rand, n, vocab int) []int32 {
 }
 
 // lossOf runs forward and a weighted NLL with the given per-token weights.
-func lossOf(t *testing.T, m *Model, ids, starts, targets []int32, w []float32) (float64, *Pass, []float32) {
+func lossOf(t *testing.T, m *model.Model, ids, starts, targets []int32, w []float32) (float64, *model.Pass, []float32) {
 	t.Helper()
 	p, err := m.Forward(ids, starts)
 	if err != nil {
@@ -59,7 +61,7 @@ func lossOf(t *testing.T, m *Model, ids, starts, targets []int32, w []float32) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	loss, dlogp, err := WeightedNLL(logp, w, 1)
+	loss, dlogp, err := model.WeightedNLL(logp, w, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +144,14 @@ func TestPackedEqualsSeparate(t *testing.T) {
 	for s := range lens {
 		a, b := starts[s], starts[s+1]
 		_, ps, dl := lossOf(t, m, ids[a:b], []int32{0, b - a}, targets[a:b], w[a:b])
-		if d := maxDiff(m.LogitsHost(ps), packed[int(a)*V:int(b)*V]); d > 1e-5 {
+		if d := modeltest.MaxDiff(m.LogitsHost(ps), packed[int(a)*V:int(b)*V]); d > 1e-5 {
 			t.Errorf("sequence %d: logits differ by %.3g", s, d)
 		}
 		if err := m.Backward(ps, targets[a:b], dl); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d := maxDiff(cpu.Data(m.Grads), gPacked); d > 1e-5*maxAbs(gPacked) {
+	if d := modeltest.MaxDiff(cpu.Data(m.Grads), gPacked); d > 1e-5*modeltest.MaxAbs(gPacked) {
 		t.Errorf("summed gradients differ by %.3g", d)
 	}
 }
@@ -188,8 +190,8 @@ func TestKVCacheDecode(t *testing.T) {
 		}
 		checkRow := func(got, want []float32, what string) {
 			t.Helper()
-			scale := maxAbs(want)
-			if d := maxDiff(got, want); d > 1e-5*scale+1e-6 {
+			scale := modeltest.MaxAbs(want)
+			if d := modeltest.MaxDiff(got, want); d > 1e-5*scale+1e-6 {
 				t.Errorf("tied=%v %s: logits differ by %.3g (scale %.3g)", tied, what, d, scale)
 			}
 		}
@@ -216,7 +218,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if err := m.Save(dir, dt); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Load(dir, cpu.New(0))
+			got, err := model.Load(dir, cpu.New(0))
 			if err != nil {
 				t.Fatal(err)
 			}
