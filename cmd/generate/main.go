@@ -22,9 +22,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/frontier-rl/frontier/kernels"
-	"github.com/frontier-rl/frontier/kernels/cpu"
-	"github.com/frontier-rl/frontier/kernels/cuda"
+	"github.com/frontier-rl/frontier/kernels/device"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/sample"
 	"github.com/frontier-rl/frontier/tokenizer"
@@ -79,17 +77,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.ids != "" && o.logits == "" {
 		return fmt.Errorf("-ids needs -logits FILE to write the logits to")
 	}
-	var b kernels.Backend
-	switch o.device {
-	case "cpu":
-		b = cpu.New(o.threads)
-	case "cuda":
-		var err error
-		if b, err = cuda.NewBackend(); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("-device %q: use cpu or cuda", o.device)
+	b, err := device.New(o.device, o.threads)
+	if err != nil {
+		return err
 	}
 	m, err := model.Load(o.model, b)
 	if err != nil {

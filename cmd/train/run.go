@@ -16,6 +16,7 @@ import (
 	"github.com/pkg/profile"
 
 	"github.com/frontier-rl/frontier/gdro"
+	"github.com/frontier-rl/frontier/kernels/device"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/rl"
@@ -92,7 +93,7 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	if o.EvalMaxNew == 0 {
 		o.EvalMaxNew = o.MaxNew
 	}
-	b, err := newBackend(o.Device, o.Threads)
+	b, err := device.New(o.Device, o.Threads)
 	if err != nil {
 		return err
 	}

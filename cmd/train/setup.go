@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/frontier-rl/frontier/kernels"
-	"github.com/frontier-rl/frontier/kernels/cpu"
-	"github.com/frontier-rl/frontier/kernels/cuda"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/rl"
 	"github.com/frontier-rl/frontier/tasks"
@@ -18,18 +16,6 @@ import (
 
 // Special tokens of the tiny built-in tokenizer; the first is the EOS id.
 var tinySpecials = []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
-
-// newBackend returns the compute backend a -device flag names.
-func newBackend(device string, threads int) (kernels.Backend, error) {
-	switch device {
-	case "cpu":
-		return cpu.New(threads), nil
-	case "cuda":
-		return cuda.NewBackend()
-	default:
-		return nil, fmt.Errorf("-device %q: use cpu or cuda", device)
-	}
-}
 
 // world is everything a run trains on.
 type world struct {
