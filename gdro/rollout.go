@@ -355,26 +355,14 @@ func (r *RolloutGDRO) UnmarshalJSON(data []byte) error {
 // reward: the unbiased sample variance of its n rollouts' rewards divided
 // by n (0 for a single rollout). It estimates v/n, the prompt's term of the
 // variance proxy (18), and is the per-response loss under which SignPaper
-// Rollout-GDRO gives more rollouts to high-variance bins.
+// Rollout-GDRO gives more rollouts to high-variance bins (see VarianceLoss).
 func SquaredStdErr(rewards []float64) (float64, error) {
-	n := len(rewards)
-	if n == 0 {
+	if len(rewards) == 0 {
 		return 0, fmt.Errorf("gdro: squared standard error: no rewards")
 	}
-	mean := 0.0
-	for i, r := range rewards {
-		if math.IsNaN(r) || math.IsInf(r, 0) {
-			return 0, fmt.Errorf("gdro: squared standard error: reward %d is %v", i, r)
-		}
-		mean += r
+	if err := checkFinite("reward", rewards); err != nil {
+		return 0, fmt.Errorf("gdro: squared standard error: %w", err)
 	}
-	if n == 1 {
-		return 0, nil
-	}
-	mean /= float64(n)
-	v := 0.0
-	for _, r := range rewards {
-		v += (r - mean) * (r - mean)
-	}
-	return v / float64(n-1) / float64(n), nil
+	v, _ := sampleVar(rewards)
+	return v / float64(len(rewards)), nil
 }
