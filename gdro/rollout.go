@@ -75,8 +75,9 @@ func (cfg RolloutConfig) validate() error {
 // Where the rollouts go depends on the sign and on the loss fed to Update.
 // Since the choice is deterministic, SignCode with a loss that is never
 // negative (ErrorLoss, for one) reinforces the first allocation, n̄ in
-// every bin, and never leaves it. SignPaper with each response's loss set
-// to its prompt's SquaredStdErr penalises an arm by about v_b/n_b per use,
+// every bin, and never leaves it (CheckRolloutSignal refuses that).
+// SignPaper with VarianceLoss, each response's loss set to its prompt's
+// SquaredStdErr, penalises an arm by about v_b/n_b per use,
 // and with Gamma = 0 it moves rollouts towards the bins with the highest
 // reward variance v_b, as the square-root law does; with Gamma > 0 the
 // floor γ/|arms| caps the cost of heavily penalised arms, which over long
