@@ -136,6 +136,17 @@ func (c *Classifier) NumBins() int { return len(c.edges) - 1 }
 // NumPrompts returns how many distinct prompts have been observed.
 func (c *Classifier) NumPrompts() int { return len(c.items) }
 
+// Occupancy returns how many of the observed prompts sit in each bin,
+// indexed by bin. Prompts never observed, which are in bin 0, are not
+// counted; NumPrompts is the total.
+func (c *Classifier) Occupancy() []int {
+	occ := make([]int, c.NumBins())
+	for _, h := range c.items {
+		occ[h.bin]++
+	}
+	return occ
+}
+
 // Bin returns the difficulty bin of prompt id: 0 for a prompt never
 // observed, otherwise the bin set by its last Observe.
 func (c *Classifier) Bin(id string) int {

@@ -48,6 +48,7 @@ type SqrtAllocator struct {
 	cfg  SqrtConfig
 	vars []float64 // EMA of the reward variance per bin, without ε
 	seen []bool
+	last lastAlloc // the allocation of the last Choose
 }
 
 // NewSqrtAllocator returns a square-root allocator over numBins bins with
@@ -67,6 +68,22 @@ func (s *SqrtAllocator) Config() SqrtConfig { return s.cfg }
 
 // NumBins returns the number of bins.
 func (s *SqrtAllocator) NumBins() int { return len(s.vars) }
+
+// LastCounts returns a copy of the prompts per bin, c_b, of the last
+// Choose, indexed by bin (0 for bins without prompts), or nil before the
+// first Choose.
+func (s *SqrtAllocator) LastCounts() []int {
+	c, _ := s.last.copies()
+	return c
+}
+
+// LastRollouts returns a copy of the rollouts per prompt, n_b, that the
+// last Choose gave each bin, indexed by bin (0 for bins without prompts),
+// or nil before the first Choose.
+func (s *SqrtAllocator) LastRollouts() []int {
+	_, n := s.last.copies()
+	return n
+}
 
 // Variances returns a copy of the per-bin variance EMAs (without ε; 0 for
 // bins never observed).
@@ -166,6 +183,7 @@ func (s *SqrtAllocator) Choose(counts map[int]int, n int) (map[int]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gdro: sqrt allocator: %w", err)
 	}
+	s.last.record(len(s.vars), bins, cs, sol)
 	return solutionMap(bins, sol), nil
 }
 
@@ -262,11 +280,16 @@ type sqrtJSON struct {
 	Config    SqrtConfig `json:"config"`
 	Variances []float64  `json:"variances"`
 	Seen      []bool     `json:"seen"`
+	// LastCounts and LastRollouts are the last Choose's c_b and n_b per
+	// bin; absent before the first Choose.
+	LastCounts   []int `json:"last_counts,omitempty"`
+	LastRollouts []int `json:"last_rollouts,omitempty"`
 }
 
-// MarshalJSON writes the settings and variance EMAs.
+// MarshalJSON writes the settings, variance EMAs and last allocation.
 func (s *SqrtAllocator) MarshalJSON() ([]byte, error) {
-	return json.Marshal(sqrtJSON{Config: s.cfg, Variances: s.vars, Seen: s.seen})
+	return json.Marshal(sqrtJSON{Config: s.cfg, Variances: s.vars, Seen: s.seen,
+		LastCounts: s.last.counts, LastRollouts: s.last.rollouts})
 }
 
 // UnmarshalJSON restores a SqrtAllocator written by MarshalJSON, settings
@@ -287,6 +310,10 @@ func (s *SqrtAllocator) UnmarshalJSON(data []byte) error {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("gdro: sqrt allocator state: bin %d variance %v", b, v)
 		}
+	}
+	ns.last = lastAlloc{counts: in.LastCounts, rollouts: in.LastRollouts}
+	if err := ns.last.check(len(ns.vars), ns.cfg.NMin, ns.cfg.NMax); err != nil {
+		return fmt.Errorf("gdro: sqrt allocator state: %w", err)
 	}
 	copy(ns.vars, in.Variances)
 	copy(ns.seen, in.Seen)
