@@ -148,7 +148,13 @@ func ErrorLoss(correct []bool) []float64 {
 // to Rollout-GDRO with SignPaper, it charges each use of arm n_b about
 // v_b/n_b, so rollouts move towards the bins with the highest reward
 // variance, as the square-root law (18) asks; with SignCode it gives fixed
-// allocation (see CheckRolloutSignal).
+// allocation (see CheckRolloutSignal). Run it with Gamma = 0: the scores
+// are cumulative and only fall, and the exploration floor γ/|arms| caps
+// the cost of the most penalised arms, high-variance bins first. In the
+// package's simulation (bin variances 0.08, 1, 0.51, 0.08; 16 prompts
+// each; n̄ = 4) γ = 0 gives mean rollouts of about 2.8, 5.7, 4.7, 2.8 over
+// 1000 steps, while γ = 0.01 keeps that order for about 100 steps and
+// reverses it by 1000 (5.4, 2.4, 2.9, 5.3).
 func VarianceLoss(groups [][]float64) ([]float64, error) {
 	var out []float64
 	for i, r := range groups {
