@@ -58,7 +58,9 @@ func ResolveSignal(signal string, minibatches int) (string, error) {
 // (error, variance, or auto with one minibatch). Every chosen arm's score
 // then only grows, the deterministic choice (15) repeats the first
 // allocation, n̄ in every bin, and no rollout ever moves. sign is SignCode
-// or SignPaper; signal and minibatches are as for ResolveSignal.
+// or SignPaper; signal and minibatches are as for ResolveSignal. The
+// message suggests the variance signal with the paper's sign and γ = 0
+// (see VarianceLoss), or the surrogate signal.
 func CheckRolloutSignal(sign, signal string, minibatches int) error {
 	if sign != SignCode && sign != SignPaper {
 		return fmt.Errorf("gdro: -gdro-arm-sign %q: want %s or %s", sign, SignCode, SignPaper)
@@ -68,7 +70,7 @@ func CheckRolloutSignal(sign, signal string, minibatches int) error {
 		return err
 	}
 	if sign == SignCode && used != SignalLoss {
-		return fmt.Errorf("gdro: rollout-gdro with -gdro-arm-sign %s and -gdro-signal %s (%s in use) is fixed allocation: the code's feedback s_b(n_b) += loss - mu(n_b - n-bar) with a loss that is never negative keeps every bin at n-bar; use -gdro-arm-sign %s -gdro-signal %s (the paper's sign, rollouts follow reward variance) or -gdro-signal %s with at least 2 minibatches",
+		return fmt.Errorf("gdro: rollout-gdro with -gdro-arm-sign %s and -gdro-signal %s (%s in use) is fixed allocation: the code's feedback s_b(n_b) += loss - mu(n_b - n-bar) with a loss that is never negative keeps every bin at n-bar; use -gdro-arm-sign %s -gdro-signal %s -gdro-arm-gamma 0 (the paper's sign, rollouts follow reward variance; see VarianceLoss for why gamma 0) or -gdro-signal %s with at least 2 minibatches",
 			SignCode, signal, used, SignPaper, SignalVariance, SignalLoss)
 	}
 	return nil

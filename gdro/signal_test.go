@@ -110,7 +110,7 @@ func TestCheckRolloutSignal(t *testing.T) {
 		}
 	}
 	err := CheckRolloutSignal(SignCode, SignalError, 2)
-	for _, want := range []string{"-gdro-arm-sign code", "-gdro-signal error", "fixed allocation", "-gdro-arm-sign paper -gdro-signal variance"} {
+	for _, want := range []string{"-gdro-arm-sign code", "-gdro-signal error", "fixed allocation", "-gdro-arm-sign paper -gdro-signal variance -gdro-arm-gamma 0"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
