@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"flag"
@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// options holds every flag. Field tags name the flag; a resumed run takes
+// Options holds every flag. Field tags name the flag; a resumed run takes
 // the values saved in its checkpoint for every flag not given again.
-type options struct {
+type Options struct {
 	Name    string
 	Out     string
 	Seed    uint64
@@ -78,11 +78,11 @@ type options struct {
 
 // stopAt reports whether the run should stop before step of phase as if
 // interrupted.
-func (o *options) stopAt(phase string, step int) bool {
+func (o *Options) stopAt(phase string, step int) bool {
 	return o.interruptAt != nil && o.interruptAt(phase, step)
 }
 
-func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
+func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.Name, "name", "", "run name: the run directory is OUT/NAME (default: <algo>-seed<seed>, with a numeric suffix if taken)")
@@ -169,9 +169,9 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into options and records which flags were set.
-func parseFlags(args []string, out io.Writer) (*options, error) {
-	o := &options{}
+// ParseFlags parses args into Options and records which flags were set.
+func ParseFlags(args []string, out io.Writer) (*Options, error) {
+	o := &Options{}
 	fs := newFlagSet(o, out)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -186,7 +186,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 }
 
 // values returns every flag's value as text (for trainer_state.json).
-func (o *options) values() map[string]string {
+func (o *Options) values() map[string]string {
 	out := map[string]string{}
 	o.fs.VisitAll(func(f *flag.Flag) { out[f.Name] = f.Value.String() })
 	return out
@@ -194,7 +194,7 @@ func (o *options) values() map[string]string {
 
 // applySaved sets every flag not given on the command line from a saved run's
 // values, so that a resumed run continues with the same settings.
-func (o *options) applySaved(saved map[string]string) error {
+func (o *Options) applySaved(saved map[string]string) error {
 	var err error
 	o.fs.VisitAll(func(f *flag.Flag) {
 		v, ok := saved[f.Name]
@@ -209,7 +209,7 @@ func (o *options) applySaved(saved map[string]string) error {
 }
 
 // edges returns the classifier's interior bin edges.
-func (o *options) edges() ([]float64, error) {
+func (o *Options) edges() ([]float64, error) {
 	if o.GEdges == "" {
 		if o.GBins < 1 {
 			return nil, fmt.Errorf("-gdro-bins %d: need at least 1", o.GBins)

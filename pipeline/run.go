@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"bufio"
@@ -39,7 +39,7 @@ type runState struct {
 
 // runner holds a run in progress.
 type runner struct {
-	o      *options
+	o      *Options
 	out    io.Writer
 	dir    string
 	w      *world
@@ -49,7 +49,10 @@ type runner struct {
 	evalOK bool
 }
 
-func run(ctx context.Context, o *options, out io.Writer) error {
+// Run performs the run that o describes (or resumes the one in o.Resume),
+// writing progress lines and reports to out. Cancelling ctx saves a
+// checkpoint and returns nil.
+func Run(ctx context.Context, o *Options, out io.Writer) error {
 	r := &runner{o: o, out: out}
 	r.logf = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	var from string
@@ -164,7 +167,7 @@ func (r *runner) rlStep() int {
 
 // newRunDir creates OUT/NAME, adding -2, -3, ... if the name is taken (an
 // existing run directory is never touched).
-func newRunDir(o *options) (string, error) {
+func newRunDir(o *Options) (string, error) {
 	name := o.Name
 	if name == "" {
 		name = fmt.Sprintf("%s-seed%d", o.Algo, o.Seed)
@@ -289,7 +292,7 @@ func (r *runner) evaluate(label string) ([]rl.PromptResult, error) {
 }
 
 // newClassifierConfig builds the classifier settings from the flags.
-func (o *options) classifierConfig() (gdro.ClassifierConfig, error) {
+func (o *Options) classifierConfig() (gdro.ClassifierConfig, error) {
 	e, err := o.edges()
 	if err != nil {
 		return gdro.ClassifierConfig{}, err
