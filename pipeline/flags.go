@@ -45,6 +45,7 @@ type Options struct {
 	TopK, MaxNew                          int
 	Reward                                string
 	SaveEvery, Keep                       int
+	RolloutBudget                         int
 
 	// GDRO.
 	GBins                              int
@@ -67,6 +68,11 @@ type Options struct {
 	EvalTopK, EvalMaxNew int
 	EvalEvery            int
 	EvalGreedy           bool
+
+	// Shared SFT (cmd/experiment): stop after SFT, or start RL from a
+	// model whose after-SFT evaluation is in a file.
+	SFTOnly  bool
+	BaseEval string
 
 	set map[string]bool // flags given on the command line
 	fs  *flag.FlagSet   // the flags, bound to the fields above
@@ -133,6 +139,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.TopK, "top-k", 0, "rollout top-k (0 = off)")
 	fs.IntVar(&o.MaxNew, "max-new", 0, "most tokens per completion (0: 12 for built-in tasks, 1024 with -data)")
 	fs.StringVar(&o.Reward, "reward", "pm1", "reward convention: pm1 (+1/-1) or 01")
+	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once this many training rollouts have been generated (0 = no limit; -steps stays the cap)")
 	fs.IntVar(&o.SaveEvery, "save-every", 32, "checkpoint every this many GRPO steps (and at the end)")
 	fs.IntVar(&o.Keep, "keep", 2, "checkpoints kept in the run directory")
 
@@ -166,6 +173,8 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.EvalMaxNew, "eval-max-new", 0, "evaluation length limit (0 = -max-new)")
 	fs.IntVar(&o.EvalEvery, "eval-every", 0, "also evaluate every this many GRPO steps (0 = only after SFT and after RL)")
 	fs.BoolVar(&o.EvalGreedy, "eval-greedy", true, "also score one greedy completion per held-out prompt")
+	fs.BoolVar(&o.SFTOnly, "sft-only", false, "stop after SFT and its evaluation; the run directory then holds the SFT model (for -model) and eval.json (for -base-eval)")
+	fs.StringVar(&o.BaseEval, "base-eval", "", "with -model: the eval.json of the -sft-only run that trained the model, used as the after-SFT evaluation instead of evaluating again")
 	return fs
 }
 
