@@ -156,7 +156,7 @@ func TestRealModelDirectory(t *testing.T) {
 	imEnd, _ := tok.TokenID("<|im_end|>")
 	cfg := weights.Config{ModelType: "qwen3", VocabSize: tok.VocabSize(), HiddenSize: 32, IntermediateSize: 64,
 		NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1, HeadDim: 16, RopeTheta: 1e6, RMSNormEps: 1e-6,
-		TieWordEmbeddings: false, MaxPositionEmbeddings: 512, InitializerRange: 0.02, HiddenAct: "silu", EOSTokenID: imEnd}
+		TieWordEmbeddings: false, MaxPositionEmbeddings: 512, InitializerRange: 0.02, HiddenAct: "silu", EOSTokenID: int(imEnd)}
 	m, err := model.New(cfg, cpu.New(1))
 	if err != nil {
 		t.Fatal(err)

@@ -303,8 +303,8 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 		batch := make([]rl.SFTExample, o.SFTBatch)
 		for i := range batch {
 			ex := builtin.SFTExample(rng)
-			ans := append(toInt32(w.tok.Encode(ex.Answer)), w.eos[0])
-			batch[i] = rl.SFTExample{Prompt: toInt32(w.tok.Encode(ex.Prompt)), Answer: ans}
+			ans := append(w.tok.Encode(ex.Answer), w.eos[0])
+			batch[i] = rl.SFTExample{Prompt: w.tok.Encode(ex.Prompt), Answer: ans}
 			tokens += len(batch[i].Prompt) + len(ans)
 		}
 		lr := opt.LR()
