@@ -1,6 +1,8 @@
-// Package modeltest holds test support shared by the backends' tests: the
-// check of a model against the golden Qwen3 fixtures (testdata/qwen3-tiny),
-// so that the CPU and CUDA backends are held to the same comparison.
+// Package modeltest holds test support shared by the backends' tests, so that
+// the CPU and CUDA backends are held to the same comparisons: CheckGolden, one
+// forward and backward against the golden Qwen3 fixtures
+// (testdata/qwen3-tiny), and CheckSteps, ten whole training steps against a
+// PyTorch reference (testdata/qwen3-tiny-steps).
 package modeltest
 
 import (
