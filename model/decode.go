@@ -41,80 +41,82 @@ func (c *KVCache) CopySlot(dst, src, n int) {
 	}
 }
 
-// ForwardCached runs token rows against the cache. Row i is token ids[i] at
-// position pos[i] of slot slot[i]; its keys and values are stored in the cache
-// and it attends to positions 0..pos[i] of its slot. Rows of one slot must
-// come in increasing position order, with every earlier position already in
-// the cache or among the rows. The logits of the rows listed in outRows are
-// returned, [len(outRows), V], row-major.
-func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int32) ([]float32, error) {
+// cachedAttention is attention against a KV cache: each row's key and
+// value are stored at (slot[i], pos[i]), and the row attends to positions
+// 0 .. length[i]-1 of its slot.
+type cachedAttention struct {
+	c                 *KVCache
+	slot, pos, length []int32 // [n] each
+}
+
+func (ca cachedAttention) attend(m *Model, li int, a *layerActs) {
+	c, b := m.Config, m.B
+	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	b.KVWrite(ca.c.k[li], a.k, ca.slot, ca.pos, ca.c.MaxLen, KV*hd)
+	b.KVWrite(ca.c.v[li], a.v, ca.slot, ca.pos, ca.c.MaxLen, KV*hd)
+	b.AttentionCached(a.att, a.q, ca.c.k[li], ca.c.v[li], ca.slot, ca.length, ca.c.MaxLen, H, KV, hd, m.scale())
+}
+
+// checkCached validates the rows of a cached forward and returns the number
+// of positions the RoPE tables must cover.
+func (m *Model) checkCached(c *KVCache, ids, slot, pos, outRows []int32) (int, error) {
 	n := len(ids)
 	if n == 0 || len(slot) != n || len(pos) != n {
-		return nil, fmt.Errorf("model: cached forward with %d ids, %d slots, %d positions", n, len(slot), len(pos))
+		return 0, fmt.Errorf("model: cached forward with %d ids, %d slots, %d positions", n, len(slot), len(pos))
 	}
 	maxPos := 0
 	for i := range ids {
 		if ids[i] < 0 || int(ids[i]) >= m.Config.VocabSize {
-			return nil, fmt.Errorf("model: token %d at row %d is outside the vocabulary [0, %d)", ids[i], i, m.Config.VocabSize)
+			return 0, fmt.Errorf("model: token %d at row %d is outside the vocabulary [0, %d)", ids[i], i, m.Config.VocabSize)
 		}
 		if slot[i] < 0 || int(slot[i]) >= c.Slots || pos[i] < 0 || int(pos[i]) >= c.MaxLen {
-			return nil, fmt.Errorf("model: row %d (slot %d, position %d) is outside the cache (%d slots x %d positions)", i, slot[i], pos[i], c.Slots, c.MaxLen)
+			return 0, fmt.Errorf("model: row %d (slot %d, position %d) is outside the cache (%d slots x %d positions)", i, slot[i], pos[i], c.Slots, c.MaxLen)
 		}
 		maxPos = max(maxPos, int(pos[i])+1)
 	}
 	for _, r := range outRows {
 		if r < 0 || int(r) >= n {
-			return nil, fmt.Errorf("model: output row %d outside [0, %d)", r, n)
+			return 0, fmt.Errorf("model: output row %d outside [0, %d)", r, n)
 		}
 	}
-	cfg, b := m.Config, m.B
-	D, I, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
-	H, KV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
-	eps := float32(cfg.RMSNormEps)
+	return maxPos, nil
+}
+
+// ForwardCached runs token rows against the cache. Row i is token ids[i] at
+// position pos[i] of slot slot[i]; its keys and values are stored in the cache
+// and it attends to positions 0..pos[i] of its slot. Rows of one slot must
+// come in increasing position order, with every earlier position already in
+// the cache or among the rows. The logits of the rows listed in outRows are
+// returned, [len(outRows), V], row-major. The layers are those of Forward;
+// only the attention differs.
+func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int32) ([]float32, error) {
+	maxPos, err := m.checkCached(c, ids, slot, pos, outRows)
+	if err != nil {
+		return nil, err
+	}
 	m.ensureRope(maxPos)
+	n, D, b := len(ids), m.Config.HiddenSize, m.B
 	length := make([]int32, n)
 	for i := range pos {
 		length[i] = pos[i] + 1
 	}
-
-	x := b.Alloc(n * D)
-	b.Embedding(x, m.embed.W, ids, D)
-	h, r := b.Alloc(n*D), b.Alloc(n*H)
-	qPre, q := b.Alloc(n*H*hd), b.Alloc(n*H*hd)
-	kPre, k, v := b.Alloc(n*KV*hd), b.Alloc(n*KV*hd), b.Alloc(n*KV*hd)
-	att := b.Alloc(n * H * hd)
-	gate, up := b.Alloc(n*I), b.Alloc(n*I)
+	att := cachedAttention{c: c, slot: slot, pos: pos, length: length}
+	// One set of buffers serves every layer: a layer's output is the next
+	// one's input.
+	a := m.newLayerActs(n, b.Alloc(n*D), false)
+	b.Embedding(a.xIn, m.embed.W, ids, D)
 	for li := range m.layers {
-		l := &m.layers[li]
-		b.RMSNorm(h, r, x, l.inNorm.W, n, D, eps)
-		b.Gemm(false, true, n, H*hd, D, 1, h, l.q.W, 0, qPre)
-		b.Gemm(false, true, n, KV*hd, D, 1, h, l.k.W, 0, kPre)
-		b.Gemm(false, true, n, KV*hd, D, 1, h, l.v.W, 0, v)
-		b.RMSNorm(q, r, qPre, l.qNorm.W, n*H, hd, eps)
-		b.RMSNorm(k, r, kPre, l.kNorm.W, n*KV, hd, eps)
-		b.RoPE(q, m.cos, m.sin, pos, n, H, hd)
-		b.RoPE(k, m.cos, m.sin, pos, n, KV, hd)
-		b.KVWrite(c.k[li], k, slot, pos, c.MaxLen, KV*hd)
-		b.KVWrite(c.v[li], v, slot, pos, c.MaxLen, KV*hd)
-		b.AttentionCached(att, q, c.k[li], c.v[li], slot, length, c.MaxLen, H, KV, hd, m.scale())
-		b.Gemm(false, true, n, D, H*hd, 1, att, l.o.W, 1, x)
-		b.RMSNorm(h, r, x, l.postNorm.W, n, D, eps)
-		b.Gemm(false, true, n, I, D, 1, h, l.gate.W, 0, gate)
-		b.Gemm(false, true, n, I, D, 1, h, l.up.W, 0, up)
-		b.SwiGLU(gate, gate, up, n*I)
-		b.Gemm(false, true, n, D, I, 1, gate, l.down.W, 1, x)
+		m.layerForward(li, &a, n, pos, att)
+		a.xIn, a.out = a.out, a.xIn
 	}
 	no := len(outRows)
 	if no == 0 {
 		return nil, nil
 	}
-	sel := b.Alloc(no * D)
-	b.Embedding(sel, x, outRows, D)
-	hs := b.Alloc(no * D)
-	b.RMSNorm(hs, b.Alloc(no), sel, m.norm.W, no, D, eps)
-	logits := b.Alloc(no * V)
-	b.Gemm(false, true, no, V, D, 1, hs, m.head.W, 0, logits)
-	out := make([]float32, no*V)
+	sel := b.Alloc(no * D) // [no, D] the rows whose logits are wanted
+	b.Embedding(sel, a.xIn, outRows, D)
+	_, _, logits := m.headForward(sel, no)
+	out := make([]float32, no*m.Config.VocabSize)
 	b.Download(out, logits)
 	return out, nil
 }

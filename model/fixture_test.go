@@ -21,3 +21,18 @@ func TestGoldenFixtures(t *testing.T) {
 		})
 	}
 }
+
+// stepsDir holds the expected losses of ten training steps on the fixtures,
+// written by scripts/reference_steps.py.
+const stepsDir = "../testdata/qwen3-tiny-steps"
+
+// TestTrainingSteps runs ten whole training steps (forward, loss, backward,
+// clipping, AdamW) from the fixture weights on the CPU backend and holds the
+// losses, gradient norms and final parameters to the PyTorch reference.
+func TestTrainingSteps(t *testing.T) {
+	for _, folder := range modeltest.StepsFolders {
+		t.Run(folder, func(t *testing.T) {
+			modeltest.CheckSteps(t, filepath.Join(fixtureDir, folder), filepath.Join(stepsDir, folder+".json"), cpu.New(0))
+		})
+	}
+}

@@ -7,18 +7,110 @@ import (
 	"github.com/frontier-rl/frontier/kernels"
 )
 
-// layerActs are the activations of one decoder layer kept for the backward.
+// layerActs are the buffers of one decoder layer over n token rows: its input
+// and output, and every intermediate the backward needs.
 type layerActs struct {
-	xIn      kernels.Buffer // [N, D] residual stream entering the layer
-	h1, r1   kernels.Buffer // input RMSNorm output [N, D] and its rstd [N]
-	qPre, qr kernels.Buffer // q before q_norm [N, H·hd], rstd [N·H]
-	kPre, kr kernels.Buffer // k before k_norm [N, KV·hd], rstd [N·KV]
-	q, k, v  kernels.Buffer // after norm and RoPE: [N, H·hd], [N, KV·hd], [N, KV·hd]
-	att, lse kernels.Buffer // attention output [N, H·hd], log-sum-exp [N, H]
-	xMid     kernels.Buffer // [N, D] residual after attention
-	h2, r2   kernels.Buffer // post-attention RMSNorm output [N, D], rstd [N]
-	gate, up kernels.Buffer // [N, I]
-	act      kernels.Buffer // silu(gate)·up [N, I]
+	xIn      kernels.Buffer // [n, D] residual stream entering the layer
+	h1, r1   kernels.Buffer // input RMSNorm output [n, D] and its rstd [n]
+	qPre, qr kernels.Buffer // q before q_norm [n, H·hd], rstd [n·H]
+	kPre, kr kernels.Buffer // k before k_norm [n, KV·hd], rstd [n·KV]
+	q, k, v  kernels.Buffer // after norm and RoPE: [n, H·hd], [n, KV·hd], [n, KV·hd]
+	att, lse kernels.Buffer // attention output [n, H·hd], log-sum-exp [n, H] (packed batches only)
+	xMid     kernels.Buffer // [n, D] residual after attention
+	h2, r2   kernels.Buffer // post-attention RMSNorm output [n, D], rstd [n]
+	gate, up kernels.Buffer // [n, I]
+	act      kernels.Buffer // silu(gate)·up [n, I]
+	out      kernels.Buffer // [n, D] residual leaving the layer
+}
+
+// newLayerActs allocates the buffers of one layer over n rows, with xIn as
+// the layer's input; lse is allocated only when withLSE is set.
+func (m *Model) newLayerActs(n int, xIn kernels.Buffer, withLSE bool) layerActs {
+	c, b := m.Config, m.B
+	D, I := c.HiddenSize, c.IntermediateSize
+	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	a := layerActs{
+		xIn: xIn,
+		h1:  b.Alloc(n * D), r1: b.Alloc(n),
+		qPre: b.Alloc(n * H * hd), qr: b.Alloc(n * H),
+		kPre: b.Alloc(n * KV * hd), kr: b.Alloc(n * KV),
+		q: b.Alloc(n * H * hd), k: b.Alloc(n * KV * hd), v: b.Alloc(n * KV * hd),
+		att:  b.Alloc(n * H * hd),
+		xMid: b.Alloc(n * D),
+		h2:   b.Alloc(n * D), r2: b.Alloc(n),
+		gate: b.Alloc(n * I), up: b.Alloc(n * I), act: b.Alloc(n * I),
+		out: b.Alloc(n * D),
+	}
+	if withLSE {
+		a.lse = b.Alloc(n * H)
+	}
+	return a
+}
+
+// attention is the one step in which the packed forward and the cached
+// decode differ: how a layer's queries see keys and values. attend fills
+// a.att [n, H·hd] from a.q [n, H·hd], a.k and a.v [n, KV·hd] of layer li.
+type attention interface {
+	attend(m *Model, li int, a *layerActs)
+}
+
+// packedAttention is causal attention inside each sequence of a packed batch
+// (cu_seqlens starts); it keeps the log-sum-exp for the backward.
+type packedAttention struct{ starts []int32 }
+
+func (pa packedAttention) attend(m *Model, li int, a *layerActs) {
+	c := m.Config
+	m.B.Attention(a.att, a.lse, a.q, a.k, a.v, pa.starts, c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim, m.scale())
+}
+
+// linear is a projection without bias: y = x·Wᵀ, or y += x·Wᵀ when accumulate
+// is set (a residual add). x is [n, in], W is [out, in], y is [n, out].
+func (m *Model) linear(y, x kernels.Buffer, w *Param, n int, accumulate bool) {
+	out, in := w.Shape[0], w.Shape[1]
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	m.B.Gemm(false, true, n, out, in, 1, x, w.W, beta, y)
+}
+
+// layerForward runs decoder layer li over n rows at positions pos [n]: a.xIn
+// [n, D] in, a.out [n, D] out, the intermediates kept in a.
+func (m *Model) layerForward(li int, a *layerActs, n int, pos []int32, att attention) {
+	c, b, l := m.Config, m.B, &m.layers[li]
+	D, I := c.HiddenSize, c.IntermediateSize
+	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	eps := float32(c.RMSNormEps)
+	// Attention block: xMid = xIn + attention(norm(xIn))·Woᵀ.
+	b.RMSNorm(a.h1, a.r1, a.xIn, l.inNorm.W, n, D, eps)
+	m.linear(a.qPre, a.h1, l.q, n, false) // qPre [n, H·hd] = h1 [n, D] · Wqᵀ
+	m.linear(a.kPre, a.h1, l.k, n, false) // kPre [n, KV·hd] = h1 [n, D] · Wkᵀ
+	m.linear(a.v, a.h1, l.v, n, false)    // v [n, KV·hd] = h1 [n, D] · Wvᵀ
+	b.RMSNorm(a.q, a.qr, a.qPre, l.qNorm.W, n*H, hd, eps)
+	b.RMSNorm(a.k, a.kr, a.kPre, l.kNorm.W, n*KV, hd, eps)
+	b.RoPE(a.q, m.cos, m.sin, pos, n, H, hd)
+	b.RoPE(a.k, m.cos, m.sin, pos, n, KV, hd)
+	att.attend(m, li, a)
+	b.Copy(a.xMid, a.xIn)
+	m.linear(a.xMid, a.att, l.o, n, true) // xMid [n, D] += att [n, H·hd] · Woᵀ
+	// MLP block: out = xMid + (silu(h2·Wgateᵀ) ⊙ h2·Wupᵀ)·Wdownᵀ.
+	b.RMSNorm(a.h2, a.r2, a.xMid, l.postNorm.W, n, D, eps)
+	m.linear(a.gate, a.h2, l.gate, n, false) // gate [n, I] = h2 [n, D] · Wgateᵀ
+	m.linear(a.up, a.h2, l.up, n, false)     // up [n, I] = h2 [n, D] · Wupᵀ
+	b.SwiGLU(a.act, a.gate, a.up, n*I)
+	b.Copy(a.out, a.xMid)
+	m.linear(a.out, a.act, l.down, n, true) // out [n, D] += act [n, I] · Wdownᵀ
+}
+
+// headForward applies the final norm and the output head to x [n, D]: hf
+// [n, D] and its rstd [n], and logits [n, V] = hf·Wheadᵀ.
+func (m *Model) headForward(x kernels.Buffer, n int) (hf, rf, logits kernels.Buffer) {
+	c, b := m.Config, m.B
+	hf, rf = b.Alloc(n*c.HiddenSize), b.Alloc(n)
+	b.RMSNorm(hf, rf, x, m.norm.W, n, c.HiddenSize, float32(c.RMSNormEps))
+	logits = b.Alloc(n * c.VocabSize)
+	m.linear(logits, hf, m.head, n, false) // logits [n, V] = hf [n, D] · Wheadᵀ
+	return hf, rf, logits
 }
 
 // Pass holds one forward pass over a packed batch: its inputs, every
@@ -71,10 +163,7 @@ func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, b := m.Config, m.B
-	N, D, I, V := len(ids), c.HiddenSize, c.IntermediateSize, c.VocabSize
-	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
-	eps := float32(c.RMSNormEps)
+	N := len(ids)
 	maxLen := 0
 	for s := 0; s+1 < len(starts); s++ {
 		maxLen = max(maxLen, int(starts[s+1]-starts[s]))
@@ -82,49 +171,17 @@ func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
 	m.ensureRope(maxLen)
 
 	p := &Pass{N: N, IDs: ids, Starts: starts, Pos: pos}
-	x := b.Alloc(N * D)
-	b.Embedding(x, m.embed.W, ids, D)
+	x := m.B.Alloc(N * m.Config.HiddenSize) // [N, D]
+	m.B.Embedding(x, m.embed.W, ids, m.Config.HiddenSize)
+	att := packedAttention{starts: starts}
 	for li := range m.layers {
-		l := &m.layers[li]
-		a := layerActs{
-			xIn: x,
-			h1:  b.Alloc(N * D), r1: b.Alloc(N),
-			qPre: b.Alloc(N * H * hd), qr: b.Alloc(N * H),
-			kPre: b.Alloc(N * KV * hd), kr: b.Alloc(N * KV),
-			q: b.Alloc(N * H * hd), k: b.Alloc(N * KV * hd), v: b.Alloc(N * KV * hd),
-			att: b.Alloc(N * H * hd), lse: b.Alloc(N * H),
-			xMid: b.Alloc(N * D),
-			h2:   b.Alloc(N * D), r2: b.Alloc(N),
-			gate: b.Alloc(N * I), up: b.Alloc(N * I), act: b.Alloc(N * I),
-		}
-		// Attention block.
-		b.RMSNorm(a.h1, a.r1, x, l.inNorm.W, N, D, eps)
-		b.Gemm(false, true, N, H*hd, D, 1, a.h1, l.q.W, 0, a.qPre)
-		b.Gemm(false, true, N, KV*hd, D, 1, a.h1, l.k.W, 0, a.kPre)
-		b.Gemm(false, true, N, KV*hd, D, 1, a.h1, l.v.W, 0, a.v)
-		b.RMSNorm(a.q, a.qr, a.qPre, l.qNorm.W, N*H, hd, eps)
-		b.RMSNorm(a.k, a.kr, a.kPre, l.kNorm.W, N*KV, hd, eps)
-		b.RoPE(a.q, m.cos, m.sin, pos, N, H, hd)
-		b.RoPE(a.k, m.cos, m.sin, pos, N, KV, hd)
-		b.Attention(a.att, a.lse, a.q, a.k, a.v, starts, H, KV, hd, m.scale())
-		b.Copy(a.xMid, x)
-		b.Gemm(false, true, N, D, H*hd, 1, a.att, l.o.W, 1, a.xMid)
-		// MLP block.
-		b.RMSNorm(a.h2, a.r2, a.xMid, l.postNorm.W, N, D, eps)
-		b.Gemm(false, true, N, I, D, 1, a.h2, l.gate.W, 0, a.gate)
-		b.Gemm(false, true, N, I, D, 1, a.h2, l.up.W, 0, a.up)
-		b.SwiGLU(a.act, a.gate, a.up, N*I)
-		out := b.Alloc(N * D)
-		b.Copy(out, a.xMid)
-		b.Gemm(false, true, N, D, I, 1, a.act, l.down.W, 1, out)
+		a := m.newLayerActs(N, x, true)
+		m.layerForward(li, &a, N, pos, att)
 		p.layers = append(p.layers, a)
-		x = out
+		x = a.out
 	}
 	p.xOut = x
-	p.hf, p.rf = b.Alloc(N*D), b.Alloc(N)
-	b.RMSNorm(p.hf, p.rf, x, m.norm.W, N, D, eps)
-	p.Logits = b.Alloc(N * V)
-	b.Gemm(false, true, N, V, D, 1, p.hf, m.head.W, 0, p.Logits)
+	p.hf, p.rf, p.Logits = m.headForward(x, N)
 	return p, nil
 }
 
@@ -136,10 +193,8 @@ func (m *Model) Hidden(p *Pass, layer int) []float32 {
 	switch {
 	case layer < 0:
 		m.B.Download(out, p.layers[0].xIn)
-	case layer < len(m.layers)-1:
-		m.B.Download(out, p.layers[layer+1].xIn)
-	case layer == len(m.layers)-1:
-		m.B.Download(out, p.xOut)
+	case layer < len(m.layers):
+		m.B.Download(out, p.layers[layer].out)
 	default:
 		m.B.Download(out, p.hf)
 	}
@@ -178,67 +233,4 @@ func (m *Model) TokenLogProbs(p *Pass, targets []int32, wantEntropy bool) (logp,
 		m.B.Download(entropy, en)
 	}
 	return logp, entropy, nil
-}
-
-// Backward accumulates into the gradients the derivative of a loss whose
-// derivative with respect to each row's target log-prob is dlogp[i] (rows with
-// targets[i] < 0 or dlogp[i] = 0 contribute nothing).
-func (m *Model) Backward(p *Pass, targets []int32, dlogp []float32) error {
-	if len(targets) != p.N || len(dlogp) != p.N {
-		return fmt.Errorf("model: backward with %d targets and %d gradients for %d tokens", len(targets), len(dlogp), p.N)
-	}
-	m.EnableGrad()
-	c, b := m.Config, m.B
-	N, D, I, V := p.N, c.HiddenSize, c.IntermediateSize, c.VocabSize
-	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
-
-	// Head: logits = hf·Wᵀ.
-	dlp := b.Alloc(N)
-	b.Upload(dlp, dlogp)
-	dlogits := b.Alloc(N * V)
-	b.TokenLogProbsBackward(dlogits, p.Logits, targets, dlp, N, V)
-	dhf := b.Alloc(N * D)
-	b.Gemm(false, false, N, D, V, 1, dlogits, m.head.W, 0, dhf)
-	b.Gemm(true, false, V, D, N, 1, dlogits, p.hf, 1, m.head.G)
-	dlogits = nil
-
-	dx := b.Alloc(N * D) // gradient of the residual stream
-	b.RMSNormBackward(dx, m.norm.G, dhf, p.xOut, m.norm.W, p.rf, N, D)
-
-	dh := b.Alloc(N * D)
-	dact, dgate, dup := b.Alloc(N*I), b.Alloc(N*I), b.Alloc(N*I)
-	datt := b.Alloc(N * H * hd)
-	dq, dk, dv := b.Alloc(N*H*hd), b.Alloc(N*KV*hd), b.Alloc(N*KV*hd)
-	dqPre, dkPre := b.Alloc(N*H*hd), b.Alloc(N*KV*hd)
-	for li := len(m.layers) - 1; li >= 0; li-- {
-		l, a := &m.layers[li], &p.layers[li]
-		// MLP: out = xMid + act·Wdownᵀ.
-		b.Gemm(false, false, N, I, D, 1, dx, l.down.W, 0, dact)
-		b.Gemm(true, false, D, I, N, 1, dx, a.act, 1, l.down.G)
-		b.SwiGLUBackward(dgate, dup, dact, a.gate, a.up, N*I)
-		b.Gemm(false, false, N, D, I, 1, dgate, l.gate.W, 0, dh)
-		b.Gemm(false, false, N, D, I, 1, dup, l.up.W, 1, dh)
-		b.Gemm(true, false, I, D, N, 1, dgate, a.h2, 1, l.gate.G)
-		b.Gemm(true, false, I, D, N, 1, dup, a.h2, 1, l.up.G)
-		b.RMSNormBackward(dx, l.postNorm.G, dh, a.xMid, l.postNorm.W, a.r2, N, D)
-		// Attention: xMid = xIn + att·Woᵀ.
-		b.Gemm(false, false, N, H*hd, D, 1, dx, l.o.W, 0, datt)
-		b.Gemm(true, false, D, H*hd, N, 1, dx, a.att, 1, l.o.G)
-		b.AttentionBackward(dq, dk, dv, datt, a.q, a.k, a.v, a.att, a.lse, p.Starts, H, KV, hd, m.scale())
-		b.RoPEBackward(dq, m.cos, m.sin, p.Pos, N, H, hd)
-		b.RoPEBackward(dk, m.cos, m.sin, p.Pos, N, KV, hd)
-		b.Fill(dqPre, 0)
-		b.Fill(dkPre, 0)
-		b.RMSNormBackward(dqPre, l.qNorm.G, dq, a.qPre, l.qNorm.W, a.qr, N*H, hd)
-		b.RMSNormBackward(dkPre, l.kNorm.G, dk, a.kPre, l.kNorm.W, a.kr, N*KV, hd)
-		b.Gemm(false, false, N, D, H*hd, 1, dqPre, l.q.W, 0, dh)
-		b.Gemm(false, false, N, D, KV*hd, 1, dkPre, l.k.W, 1, dh)
-		b.Gemm(false, false, N, D, KV*hd, 1, dv, l.v.W, 1, dh)
-		b.Gemm(true, false, H*hd, D, N, 1, dqPre, a.h1, 1, l.q.G)
-		b.Gemm(true, false, KV*hd, D, N, 1, dkPre, a.h1, 1, l.k.G)
-		b.Gemm(true, false, KV*hd, D, N, 1, dv, a.h1, 1, l.v.G)
-		b.RMSNormBackward(dx, l.inNorm.G, dh, a.xIn, l.inNorm.W, a.r1, N, D)
-	}
-	b.EmbeddingBackward(m.embed.G, dx, p.IDs, D)
-	return nil
 }

@@ -1,8 +1,11 @@
 // Package model is a hand-written Qwen3 decoder: parameters, forward and
 // backward over packed sequences, per-token log-probabilities for any loss,
 // KV-cache decoding, random initialisation, and loading and saving Hugging Face
-// model directories. Every numeric operation goes through a kernels.Backend, so
-// the same code runs on the CPU and on a GPU.
+// model directories. One decoder-layer forward serves the packed batch and the
+// cached decode, which differ only in attention; Backward mirrors it. Every
+// operation on parameters and activations goes through a kernels.Backend, so
+// the same code runs on the CPU and on a GPU; only the RoPE tables and the
+// loss's per-token sums are computed on the host.
 //
 // Letters used in shape comments: N tokens in a packed batch, D hidden size,
 // I intermediate size, V vocabulary, H query heads, KV key/value heads,

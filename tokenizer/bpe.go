@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -19,10 +20,10 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 const longPiece = 16
 
 // bpe appends to dst the token ids of one pre-tokenized piece (raw bytes).
-func (t *Tokenizer) bpe(dst []int, piece string) []int {
+func (t *Tokenizer) bpe(dst []int32, piece string) []int32 {
 	if t.ignoreMerges {
 		if id, ok := t.vocab[byteLevelEncode(piece)]; ok {
-			return append(dst, int(id))
+			return append(dst, id)
 		}
 	}
 	var buf [32]int32
@@ -35,10 +36,7 @@ func (t *Tokenizer) bpe(dst []int, piece string) []int {
 	} else {
 		word = t.mergeScan(word)
 	}
-	for _, id := range word {
-		dst = append(dst, int(id))
-	}
-	return dst
+	return append(dst, word...)
 }
 
 // mergeScan applies merges by repeatedly merging every occurrence of the
@@ -236,25 +234,18 @@ func (c *wordCache) put(piece string, ids []int32) {
 }
 
 // encodePiece appends the ids of one piece, using the word cache.
-func (t *Tokenizer) encodePiece(dst []int, piece string) []int {
+func (t *Tokenizer) encodePiece(dst []int32, piece string) []int32 {
 	if len(piece) == 1 {
-		return append(dst, int(t.byteIDs[piece[0]]))
+		return append(dst, t.byteIDs[piece[0]])
 	}
 	if len(piece) > cacheMaxPieceLen {
 		return t.bpe(dst, piece)
 	}
 	if ids, ok := t.cache.get(piece); ok {
-		for _, id := range ids {
-			dst = append(dst, int(id))
-		}
-		return dst
+		return append(dst, ids...)
 	}
 	start := len(dst)
 	dst = t.bpe(dst, piece)
-	ids := make([]int32, len(dst)-start)
-	for i, id := range dst[start:] {
-		ids[i] = int32(id)
-	}
-	t.cache.put(piece, ids)
+	t.cache.put(piece, slices.Clone(dst[start:]))
 	return dst
 }

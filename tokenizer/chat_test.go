@@ -59,7 +59,7 @@ func TestRenderChat(t *testing.T) {
 func TestRenderChatTokens(t *testing.T) {
 	tok := loadQwen3(t)
 	ids := tok.Encode(RenderChat([]Message{{"user", "Hi"}}, true, false))
-	want := []int{151644, 872, 198, 13048, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271}
+	want := []int32{151644, 872, 198, 13048, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271}
 	if !slices.Equal(ids, want) {
 		t.Errorf("ids %v, want %v", ids, want)
 	}

@@ -24,8 +24,8 @@ func loadQwen3(tb testing.TB) *Tokenizer {
 
 // refCase is a line of testdata/qwen3_tokenizer_reference.jsonl.
 type refCase struct {
-	Text string `json:"text"`
-	IDs  []int  `json:"ids"`
+	Text string  `json:"text"`
+	IDs  []int32 `json:"ids"`
 }
 
 func loadReference(tb testing.TB) []refCase {

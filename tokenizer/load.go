@@ -97,7 +97,10 @@ func (a addedJSON) token() (AddedToken, error) {
 	if a.SingleWord {
 		return AddedToken{}, fmt.Errorf("added token %q: single_word is not supported", a.Content)
 	}
-	return AddedToken{ID: a.ID, Content: a.Content, Special: a.Special,
+	if a.ID < 0 || a.ID >= maxID {
+		return AddedToken{}, fmt.Errorf("added token %q has id %d, outside [0, %d)", a.Content, a.ID, maxID)
+	}
+	return AddedToken{ID: int32(a.ID), Content: a.Content, Special: a.Special,
 		LStrip: a.LStrip, RStrip: a.RStrip, Normalized: a.Normalized}, nil
 }
 

@@ -68,7 +68,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
-		if got, want := tok.Encode("abc<|end|>"), []int{256, 99, 257}; !slices.Equal(got, want) {
+		if got, want := tok.Encode("abc<|end|>"), []int32{256, 99, 257}; !slices.Equal(got, want) {
 			t.Errorf("%s: Encode = %v, want %v", tt.name, got, want)
 		}
 	}
@@ -128,11 +128,11 @@ func TestAddedTokenStrip(t *testing.T) {
 	}
 	tests := []struct {
 		in   string
-		want []int
+		want []int32
 	}{
-		{"a  <L> b", []int{97, 300, 32, 98}},
-		{"a <R>  b", []int{97, 32, 301, 98}},
-		{"e\u0301", []int{302}}, // matched after NFC
+		{"a  <L> b", []int32{97, 300, 32, 98}},
+		{"a <R>  b", []int32{97, 32, 301, 98}},
+		{"e\u0301", []int32{302}}, // matched after NFC
 	}
 	for _, tt := range tests {
 		if got := tok.Encode(tt.in); !slices.Equal(got, tt.want) {

@@ -25,7 +25,7 @@ func (t *Tokenizer) NewStreamDecoder() *StreamDecoder { return &StreamDecoder{t:
 // Add decodes one more id and returns the text that is now complete (often
 // "", when id ends inside a character). Ids that stand for no token are
 // skipped.
-func (d *StreamDecoder) Add(id int) string {
+func (d *StreamDecoder) Add(id int32) string {
 	if !d.t.has(id) {
 		return ""
 	}

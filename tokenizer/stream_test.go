@@ -51,7 +51,7 @@ func TestStreamDecoderBytes(t *testing.T) {
 		d := tok.NewStreamDecoder()
 		var all strings.Builder
 		for i := 0; i < len(tt.in); i++ {
-			got := d.Add(int(tok.byteIDs[tt.in[i]]))
+			got := d.Add(tok.byteIDs[tt.in[i]])
 			if got != tt.adds[i] {
 				t.Errorf("%q: Add #%d = %q, want %q", tt.in, i, got, tt.adds[i])
 			}

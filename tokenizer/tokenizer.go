@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +12,7 @@ import (
 // AddedToken is a token that Encode looks for in the text before any other
 // step, such as Qwen3's "<|im_start|>" or "<think>".
 type AddedToken struct {
-	ID      int
+	ID      int32
 	Content string
 	// Special marks control tokens ("<|im_end|>"), as opposed to added
 	// tokens that are ordinary text to the model ("<think>" in Qwen3).
@@ -59,11 +60,11 @@ type Tokenizer struct {
 // Encode returns the token ids of text. Added tokens are matched first, the
 // text between them is normalised, split with Qwen's pattern and byte-level
 // BPE encoded. No BOS or EOS token is added.
-func (t *Tokenizer) Encode(text string) []int {
-	ids := make([]int, 0, len(text)/3+1)
+func (t *Tokenizer) Encode(text string) []int32 {
+	ids := make([]int32, 0, len(text)/3+1)
 	t.walk(text, func(s string, id int32) {
 		if id >= 0 {
-			ids = append(ids, int(id))
+			ids = append(ids, id)
 			return
 		}
 		splitPieces(s, func(piece string) { ids = t.encodePiece(ids, piece) })
@@ -121,7 +122,7 @@ func (t *Tokenizer) walk(text string, fn func(s string, id int32)) {
 // Ids that stand for no token are skipped. The result is not checked for
 // valid UTF-8 (ids cut from the middle of a sequence may split a
 // character); use a StreamDecoder to decode a growing sequence safely.
-func (t *Tokenizer) Decode(ids []int) string {
+func (t *Tokenizer) Decode(ids []int32) string {
 	var sb strings.Builder
 	for _, id := range ids {
 		if t.has(id) {
@@ -132,8 +133,8 @@ func (t *Tokenizer) Decode(ids []int) string {
 }
 
 // has reports whether id stands for a token.
-func (t *Tokenizer) has(id int) bool {
-	return id >= 0 && id < len(t.kind) && t.kind[id] != kindNone
+func (t *Tokenizer) has(id int32) bool {
+	return id >= 0 && int(id) < len(t.kind) && t.kind[id] != kindNone
 }
 
 // VocabSize returns the largest id plus one, added tokens included. Some
@@ -144,18 +145,18 @@ func (t *Tokenizer) VocabSize() int { return len(t.kind) }
 // TokenID returns the id of a token given as an added token's content
 // ("<|im_end|>") or as its spelling in the vocabulary (byte-level, so " a"
 // is spelled "Ġa").
-func (t *Tokenizer) TokenID(token string) (int, bool) {
+func (t *Tokenizer) TokenID(token string) (int32, bool) {
 	if id, ok := t.addedIDs[token]; ok {
-		return int(id), true
+		return id, true
 	}
 	if id, ok := t.vocab[token]; ok {
-		return int(id), true
+		return id, true
 	}
 	return 0, false
 }
 
 // Token returns the spelling of id as TokenID accepts it.
-func (t *Tokenizer) Token(id int) (string, bool) {
+func (t *Tokenizer) Token(id int32) (string, bool) {
 	if !t.has(id) {
 		return "", false
 	}
@@ -164,8 +165,8 @@ func (t *Tokenizer) Token(id int) (string, bool) {
 
 // IsSpecial reports whether id is a special added token, such as
 // "<|im_end|>" (tokens one may want to hide when showing generated text).
-func (t *Tokenizer) IsSpecial(id int) bool {
-	return id >= 0 && id < len(t.kind) && t.kind[id] == kindSpecial
+func (t *Tokenizer) IsSpecial(id int32) bool {
+	return id >= 0 && int(id) < len(t.kind) && t.kind[id] == kindSpecial
 }
 
 // AddedTokens returns the added tokens in id order.
@@ -207,7 +208,7 @@ func build(s spec) (*Tokenizer, error) {
 		if a.ID < 0 || a.ID >= maxID {
 			return nil, fmt.Errorf("added token %q has id %d, outside [0, %d)", a.Content, a.ID, maxID)
 		}
-		size = max(size, a.ID+1)
+		size = max(size, int(a.ID)+1)
 	}
 	t.kind = make([]tokenKind, size)
 	t.spell = make([]string, size)
@@ -254,7 +255,7 @@ func build(s spec) (*Tokenizer, error) {
 		t.mergeList = append(t.mergeList, [2]int32{a, b})
 	}
 	t.added = slices.Clone(s.added)
-	slices.SortFunc(t.added, func(a, b AddedToken) int { return a.ID - b.ID })
+	slices.SortFunc(t.added, func(a, b AddedToken) int { return cmp.Compare(a.ID, b.ID) })
 	var rawToks, normToks []AddedToken
 	for i, a := range t.added {
 		if a.Content == "" {
@@ -275,7 +276,7 @@ func build(s spec) (*Tokenizer, error) {
 		}
 		t.spell[a.ID] = a.Content
 		t.raw[a.ID] = a.Content
-		t.addedIDs[a.Content] = int32(a.ID)
+		t.addedIDs[a.Content] = a.ID
 		if a.Normalized {
 			if t.nfc {
 				a.Content = nfc(a.Content)
@@ -344,7 +345,7 @@ func (m *addedMatcher) split(s string, fn func(s string, id int32)) {
 		if start > i {
 			fn(s[i:start], -1)
 		}
-		fn(a.Content, int32(a.ID))
+		fn(a.Content, a.ID)
 		i = end
 	}
 }

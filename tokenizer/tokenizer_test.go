@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +34,11 @@ func TestAnchors(t *testing.T) {
 	tok := loadQwen3(t)
 	tests := []struct {
 		text string
-		want []int
+		want []int32
 	}{
-		{"Hello world", []int{9707, 1879}},
-		{"<|im_start|>user\nHi<|im_end|>", []int{151644, 872, 198, 13048, 151645}},
-		{"", []int{}},
+		{"Hello world", []int32{9707, 1879}},
+		{"<|im_start|>user\nHi<|im_end|>", []int32{151644, 872, 198, 13048, 151645}},
+		{"", []int32{}},
 	}
 	for _, tt := range tests {
 		if got := tok.Encode(tt.text); !slices.Equal(got, tt.want) {
@@ -53,7 +54,7 @@ func TestVocabAndTokens(t *testing.T) {
 	}
 	tests := []struct {
 		token   string
-		id      int
+		id      int32
 		special bool
 	}{
 		{"<|endoftext|>", 151643, true},
@@ -79,7 +80,7 @@ func TestVocabAndTokens(t *testing.T) {
 	if _, ok := tok.TokenID("<|no such token|>"); ok {
 		t.Error("TokenID of an unknown token reported ok")
 	}
-	for _, id := range []int{-1, 151669, 151935, 1 << 40} {
+	for _, id := range []int32{-1, 151669, 151935, math.MaxInt32} {
 		if s, ok := tok.Token(id); ok {
 			t.Errorf("Token(%d) = %q, true; want false", id, s)
 		}
@@ -91,7 +92,7 @@ func TestVocabAndTokens(t *testing.T) {
 
 func TestDecodeSkipsUnknownIDs(t *testing.T) {
 	tok := loadQwen3(t)
-	if got := tok.Decode([]int{9707, -5, 151700, 1 << 40, 1879}); got != "Hello world" {
+	if got := tok.Decode([]int32{9707, -5, 151700, math.MaxInt32, 1879}); got != "Hello world" {
 		t.Errorf("Decode = %q, want %q", got, "Hello world")
 	}
 }

@@ -58,7 +58,7 @@ func Train(corpus []string, cfg TrainConfig) (*Tokenizer, error) {
 		if slices.Index(cfg.Special, s) != i {
 			return nil, fmt.Errorf("tokenizer: train: special token %q is given twice", s)
 		}
-		special[i] = AddedToken{ID: i, Content: s, Special: true}
+		special[i] = AddedToken{ID: int32(i), Content: s, Special: true}
 	}
 	// Count the pieces of the corpus.
 	freq := make(map[string]int)
@@ -122,7 +122,7 @@ func Train(corpus []string, cfg TrainConfig) (*Tokenizer, error) {
 		if _, clash := ids[special[i].Content]; clash {
 			return nil, fmt.Errorf("tokenizer: train: special token %q is also a vocabulary token", special[i].Content)
 		}
-		special[i].ID = len(spell) + i
+		special[i].ID = int32(len(spell) + i)
 	}
 	s.added = special
 	t, err := build(s)

@@ -34,7 +34,7 @@ func TestTrainArithmetic(t *testing.T) {
 	}
 	for i, s := range special {
 		id, ok := tok.TokenID(s)
-		if want := tok.VocabSize() - len(special) + i; !ok || id != want || !tok.IsSpecial(id) {
+		if want := int32(tok.VocabSize() - len(special) + i); !ok || id != want || !tok.IsSpecial(id) {
 			t.Errorf("TokenID(%q) = %d, %t; want special id %d", s, id, ok, want)
 		}
 	}
@@ -99,14 +99,14 @@ func TestTrainMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var merged []string
-	for id := 256; id < tok.VocabSize(); id++ {
+	for id := int32(256); int(id) < tok.VocabSize(); id++ {
 		s, _ := tok.Token(id)
 		merged = append(merged, s)
 	}
 	if want := []string{"ab", "Ġab", "xy", "Ġabc"}; !slices.Equal(merged, want) {
 		t.Errorf("merged tokens %q, want %q", merged, want)
 	}
-	if got, want := tok.Encode(" ab abc"), []int{257, 259}; !slices.Equal(got, want) {
+	if got, want := tok.Encode(" ab abc"), []int32{257, 259}; !slices.Equal(got, want) {
 		t.Errorf("Encode(\" ab abc\") = %v, want %v", got, want)
 	}
 }
@@ -146,7 +146,7 @@ func TestTrainMinFrequency(t *testing.T) {
 		t.Fatal(err)
 	}
 	var merged []string
-	for id := 256; id < tok.VocabSize(); id++ {
+	for id := int32(256); int(id) < tok.VocabSize(); id++ {
 		s, _ := tok.Token(id)
 		merged = append(merged, s)
 	}

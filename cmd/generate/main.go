@@ -129,10 +129,7 @@ func generate(m *model.Model, o options, out io.Writer) error {
 	if o.chat {
 		text = tokenizer.RenderChat([]tokenizer.Message{{Role: "user", Content: o.prompt}}, true, o.thinking)
 	}
-	var prompt []int32
-	for _, id := range tok.Encode(text) {
-		prompt = append(prompt, int32(id))
-	}
+	prompt := tok.Encode(text)
 	if len(prompt) == 0 {
 		return fmt.Errorf("-prompt encodes to no tokens")
 	}
@@ -160,10 +157,10 @@ func generate(m *model.Model, o options, out io.Writer) error {
 		dec := tok.NewStreamDecoder()
 		var sb strings.Builder
 		for _, id := range c.Tokens {
-			if tok.IsSpecial(int(id)) {
+			if tok.IsSpecial(id) {
 				continue
 			}
-			sb.WriteString(dec.Add(int(id)))
+			sb.WriteString(dec.Add(id))
 		}
 		sb.WriteString(dec.Flush())
 		fmt.Fprintln(out, sb.String())

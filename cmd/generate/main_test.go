@@ -72,7 +72,7 @@ func TestPromptGeneration(t *testing.T) {
 	eos, _ := tok.TokenID("<|endoftext|>")
 	cfg := weights.Config{ModelType: "qwen3", VocabSize: tok.VocabSize(), HiddenSize: 16, IntermediateSize: 32,
 		NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1, HeadDim: 8, RopeTheta: 1e4, RMSNormEps: 1e-6,
-		TieWordEmbeddings: true, MaxPositionEmbeddings: 64, InitializerRange: 0.5, HiddenAct: "silu", EOSTokenID: eos}
+		TieWordEmbeddings: true, MaxPositionEmbeddings: 64, InitializerRange: 0.5, HiddenAct: "silu", EOSTokenID: int(eos)}
 	m, _ := model.New(cfg, cpu.New(1))
 	m.InitRandom(1)
 	if err := m.Save(dir, weights.F32); err != nil {

@@ -64,7 +64,7 @@ func run(args []string, in io.Reader, out, errOut io.Writer) error {
 	var buf []byte
 	for n := 1; sc.Scan(); n++ {
 		if *decode {
-			var ids []int
+			var ids []int32
 			if err := json.Unmarshal(sc.Bytes(), &ids); err != nil {
 				return fmt.Errorf("line %d: want a JSON array of token ids: %w", n, err)
 			}

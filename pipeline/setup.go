@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ type world struct {
 	tasks   *tasks.Builtin // the built-in task set; nil with -data
 }
 
-// toInt32 converts token ids.
+// toInt32 converts the token ids weights.EOSIDs reads from the config files.
 func toInt32(ids []int) []int32 {
 	out := make([]int32, len(ids))
 	for i, v := range ids {
@@ -41,7 +41,7 @@ func toInt32(ids []int) []int32 {
 
 // loadTasks returns the training and held-out examples: the built-in tasks,
 // or DAPO-format files.
-func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Builtin, err error) {
+func loadTasks(o *Options) (train, heldOut []tasks.Example, builtin *tasks.Builtin, err error) {
 	if o.Data != "" {
 		if train, err = tasks.LoadDAPO(o.Data); err != nil {
 			return nil, nil, nil, err
@@ -71,7 +71,7 @@ func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Built
 // buildWorld loads or builds the model and tokenizer and tokenizes the data.
 // from is a checkpoint directory to load the model and tokenizer from (a
 // resumed run), or "".
-func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
+func buildWorld(o *Options, b kernels.Backend, from string) (*world, error) {
 	trainEx, heldEx, builtin, err := loadTasks(o)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
 			return nil, err
 		}
 		eos, _ := w.tok.TokenID(tinySpecials[0])
-		eosID := eos
+		eosID := int(eos)
 		cfg := weights.Config{
 			ModelType: "qwen3", VocabSize: w.tok.VocabSize(), HiddenSize: o.Hidden, IntermediateSize: o.Intermediate,
 			NumHiddenLayers: o.Layers, NumAttentionHeads: o.Heads, NumKeyValueHeads: o.KVHeads, HeadDim: o.HeadDim,
@@ -138,10 +138,10 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
 	}
 	prompt := func(ex tasks.Example) []int32 {
 		if w.builtin {
-			return toInt32(w.tok.Encode(ex.Prompt))
+			return w.tok.Encode(ex.Prompt)
 		}
 		text := tokenizer.RenderChat([]tokenizer.Message{{Role: "user", Content: ex.Prompt}}, true, o.Thinking)
-		return toInt32(w.tok.Encode(text))
+		return w.tok.Encode(text)
 	}
 	for _, ex := range trainEx {
 		w.train = append(w.train, rl.Item{Ex: ex, Prompt: prompt(ex)})
@@ -153,14 +153,7 @@ func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
 	if !w.builtin {
 		verifier = tasks.MathDAPO(o.BoxedOK)
 	}
-	tok := w.tok
-	w.env = rl.Env{Verifier: verifier, EOS: w.eos, Decode: func(ids []int32) string {
-		out := make([]int, len(ids))
-		for i, v := range ids {
-			out[i] = int(v)
-		}
-		return tok.Decode(out)
-	}}
+	w.env = rl.Env{Verifier: verifier, EOS: w.eos, Decode: w.tok.Decode}
 	return w, nil
 }
 
@@ -171,14 +164,15 @@ func eosIDs(dir string, tok *tokenizer.Tokenizer) ([]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	eos := toInt32(ids)
+	if len(eos) == 0 {
 		for _, s := range []string{"<|im_end|>", "<|endoftext|>"} {
 			if id, ok := tok.TokenID(s); ok {
-				ids = append(ids, id)
+				eos = append(eos, id)
 			}
 		}
 	}
-	return toInt32(ids), nil
+	return eos, nil
 }
 
 // generationConfigJSON writes a minimal generation_config.json.

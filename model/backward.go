@@ -1,0 +1,107 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/frontier-rl/frontier/kernels"
+)
+
+// linearBackward is the mirror of linear for y = x·Wᵀ: dx = dy·W (or dx +=
+// dy·W when accumulate is set) and dW += dyᵀ·x. dy is [n, out], x and dx are
+// [n, in], W and dW are [out, in].
+func (m *Model) linearBackward(dx, dy, x kernels.Buffer, w *Param, n int, accumulate bool) {
+	out, in := w.Shape[0], w.Shape[1]
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	m.B.Gemm(false, false, n, in, out, 1, dy, w.W, beta, dx)
+	m.B.Gemm(true, false, out, in, n, 1, dy, x, 1, w.G)
+}
+
+// layerGrads are the gradient buffers of one layer over N rows, reused from
+// the last layer down to the first.
+type layerGrads struct {
+	dx               kernels.Buffer // [N, D] gradient of the residual stream
+	dh               kernels.Buffer // [N, D] gradient of a norm's output
+	dact, dgate, dup kernels.Buffer // [N, I]
+	datt, dq, dqPre  kernels.Buffer // [N, H·hd]
+	dk, dv, dkPre    kernels.Buffer // [N, KV·hd]
+}
+
+// newLayerGrads allocates the layer gradients over n rows, with dx (the
+// gradient at the last layer's output) as the residual gradient.
+func (m *Model) newLayerGrads(n int, dx kernels.Buffer) *layerGrads {
+	c, b := m.Config, m.B
+	D, I := c.HiddenSize, c.IntermediateSize
+	qd, kd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	return &layerGrads{
+		dx: dx, dh: b.Alloc(n * D),
+		dact: b.Alloc(n * I), dgate: b.Alloc(n * I), dup: b.Alloc(n * I),
+		datt: b.Alloc(n * qd), dq: b.Alloc(n * qd), dqPre: b.Alloc(n * qd),
+		dk: b.Alloc(n * kd), dv: b.Alloc(n * kd), dkPre: b.Alloc(n * kd),
+	}
+}
+
+// headBackward is the mirror of headForward: from dlogp [N] it accumulates
+// the head's and the final norm's gradients and returns the gradient of the
+// last layer's output [N, D].
+func (m *Model) headBackward(p *Pass, targets []int32, dlogp []float32) kernels.Buffer {
+	c, b := m.Config, m.B
+	N, D, V := p.N, c.HiddenSize, c.VocabSize
+	dlp := b.Alloc(N)
+	b.Upload(dlp, dlogp)
+	dlogits := b.Alloc(N * V)
+	b.TokenLogProbsBackward(dlogits, p.Logits, targets, dlp, N, V)
+	dhf := b.Alloc(N * D)
+	m.linearBackward(dhf, dlogits, p.hf, m.head, N, false) // dhf [N, D] = dlogits [N, V] · Whead
+	dx := b.Alloc(N * D)
+	b.RMSNormBackward(dx, m.norm.G, dhf, p.xOut, m.norm.W, p.rf, N, D)
+	return dx
+}
+
+// layerBackward is the mirror of layerForward: g.dx comes in as the gradient
+// at a.out and leaves as the gradient at a.xIn; layer li's weight gradients
+// are accumulated.
+func (m *Model) layerBackward(li int, a *layerActs, p *Pass, g *layerGrads) {
+	c, b, l := m.Config, m.B, &m.layers[li]
+	N, D, I := p.N, c.HiddenSize, c.IntermediateSize
+	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	// MLP block: out = xMid + act·Wdownᵀ; the residual passes dx through.
+	m.linearBackward(g.dact, g.dx, a.act, l.down, N, false) // dact [N, I] = dx [N, D] · Wdown
+	b.SwiGLUBackward(g.dgate, g.dup, g.dact, a.gate, a.up, N*I)
+	m.linearBackward(g.dh, g.dgate, a.h2, l.gate, N, false) // dh [N, D] = dgate [N, I] · Wgate
+	m.linearBackward(g.dh, g.dup, a.h2, l.up, N, true)      // dh [N, D] += dup [N, I] · Wup
+	b.RMSNormBackward(g.dx, l.postNorm.G, g.dh, a.xMid, l.postNorm.W, a.r2, N, D)
+	// Attention block: xMid = xIn + att·Woᵀ; the residual passes dx through.
+	m.linearBackward(g.datt, g.dx, a.att, l.o, N, false) // datt [N, H·hd] = dx [N, D] · Wo
+	b.AttentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse, p.Starts, H, KV, hd, m.scale())
+	b.RoPEBackward(g.dq, m.cos, m.sin, p.Pos, N, H, hd)
+	b.RoPEBackward(g.dk, m.cos, m.sin, p.Pos, N, KV, hd)
+	b.Fill(g.dqPre, 0)
+	b.Fill(g.dkPre, 0)
+	b.RMSNormBackward(g.dqPre, l.qNorm.G, g.dq, a.qPre, l.qNorm.W, a.qr, N*H, hd)
+	b.RMSNormBackward(g.dkPre, l.kNorm.G, g.dk, a.kPre, l.kNorm.W, a.kr, N*KV, hd)
+	m.linearBackward(g.dh, g.dqPre, a.h1, l.q, N, false) // dh [N, D] = dqPre [N, H·hd] · Wq
+	m.linearBackward(g.dh, g.dkPre, a.h1, l.k, N, true)  // dh [N, D] += dkPre [N, KV·hd] · Wk
+	m.linearBackward(g.dh, g.dv, a.h1, l.v, N, true)     // dh [N, D] += dv [N, KV·hd] · Wv
+	b.RMSNormBackward(g.dx, l.inNorm.G, g.dh, a.xIn, l.inNorm.W, a.r1, N, D)
+}
+
+// Backward accumulates into the gradients the derivative of a loss whose
+// derivative with respect to each row's target log-prob is dlogp[i] (rows with
+// targets[i] < 0 or dlogp[i] = 0 contribute nothing). It is Forward in
+// reverse: the head, the layers from last to first, the embedding.
+func (m *Model) Backward(p *Pass, targets []int32, dlogp []float32) error {
+	if len(targets) != p.N || len(dlogp) != p.N {
+		return fmt.Errorf("model: backward with %d targets and %d gradients for %d tokens", len(targets), len(dlogp), p.N)
+	}
+	m.EnableGrad()
+	dx := m.headBackward(p, targets, dlogp)
+	g := m.newLayerGrads(p.N, dx)
+	for li := len(m.layers) - 1; li >= 0; li-- {
+		m.layerBackward(li, &p.layers[li], p, g)
+	}
+	m.B.EmbeddingBackward(m.embed.G, g.dx, p.IDs, m.Config.HiddenSize)
+	return nil
+}
