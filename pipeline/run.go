@@ -456,16 +456,16 @@ func (r *runner) rlConfig() (rl.Config, error) {
 	case "prompt-gdro":
 		cfg.PromptGDRO = true
 	case "rollout-gdro":
-		cfg.Alloc = "gdro"
+		cfg.Alloc = rl.AllocGDRO
 	case "sqrt":
-		cfg.Alloc = "sqrt"
+		cfg.Alloc = rl.AllocSqrt
 	case "both":
-		cfg.PromptGDRO, cfg.Alloc = true, "gdro"
+		cfg.PromptGDRO, cfg.Alloc = true, rl.AllocGDRO
 	default:
 		return cfg, fmt.Errorf("-algo %q: use grpo, prompt-gdro, rollout-gdro, sqrt or both", o.Algo)
 	}
 	cfg.Prompt = gdro.PromptConfig{Eta: o.GEta, Gamma: o.GGamma, Beta: o.GBeta, WMax: o.GWMax, Clip: o.GClip, Floor: o.GFloor, NormShare: o.GNormShare}
-	cfg.Signal = o.GSignal
+	cfg.Signal = rl.Signal(o.GSignal)
 	nmax := o.GNMax
 	if nmax == 0 {
 		nmax = 3 * o.Rollouts
@@ -521,9 +521,15 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		}
 	}
 	if o.GProbe && !r.state.Probed {
-		if err := r.probe(tr); err != nil {
+		n, err := tr.Probe()
+		if err != nil {
 			return err
 		}
+		// The probe's rollouts count against the budget here, not in the
+		// first step's figures.
+		led.flush(rl.Metrics{}, tr.Cls.NumBins())
+		r.state.Probed = true
+		r.state.Spent += n
 	}
 	metricsPath := filepath.Join(r.dir, "metrics.jsonl")
 	history, err := readMetrics(metricsPath, tr.Step)
@@ -654,46 +660,6 @@ func (r *runner) reference() (*model.Model, error) {
 		}
 	}
 	return model.Load(dir, r.w.m.B)
-}
-
-// probe seeds the classifier from one generation pass over the pool.
-func (r *runner) probe(tr *rl.Trainer) error {
-	start := time.Now()
-	var reqs []sample.Request
-	for i, it := range tr.Data {
-		seeds := make([]uint64, r.o.Rollouts)
-		for j := range seeds {
-			seeds[j] = sample.Seed(r.o.Seed, -2, i, j)
-		}
-		reqs = append(reqs, sample.Request{Prompt: it.Prompt, Seeds: seeds})
-	}
-	for lo := 0; lo < len(reqs); lo += 64 {
-		hi := min(lo+64, len(reqs))
-		comps, err := sample.Generate(r.w.m, reqs[lo:hi], tr.Cfg.Sample)
-		if err != nil {
-			return fmt.Errorf("probe pass: %w", err)
-		}
-		for i, cs := range comps {
-			it := tr.Data[lo+i]
-			c := 0
-			for _, comp := range cs {
-				if r.w.env.Correct(it, comp) {
-					c++
-				}
-			}
-			v, err := gdro.StepStat(tr.Cfg.Stat, len(cs), c, max(tr.Cfg.StatK, 1))
-			if err != nil {
-				return err
-			}
-			if err := tr.Cls.Observe(it.Ex.ID, v); err != nil {
-				return err
-			}
-		}
-	}
-	r.state.Probed = true
-	r.state.Spent += len(reqs) * r.o.Rollouts // probe rollouts count against the budget
-	r.logf("gdro: probe pass seeded the classifier with %d prompts x %d rollouts (%.1fs)", len(reqs), r.o.Rollouts, time.Since(start).Seconds())
-	return nil
 }
 
 // saveFinal writes the final model into the run directory itself (Hugging

@@ -112,7 +112,7 @@ func Evaluate(m *model.Model, items []Item, env Env, cfg EvalConfig) ([]PromptRe
 		for i := lo; i < hi; i++ {
 			seeds := make([]uint64, cfg.Samples)
 			for j := range seeds {
-				seeds[j] = sample.Seed(cfg.Seed, -1, i, j)
+				seeds[j] = sample.Seed(cfg.Seed, evalSeedStep, i, j)
 			}
 			reqs = append(reqs, sample.Request{Prompt: items[i].Prompt, Seeds: seeds})
 		}

@@ -98,12 +98,24 @@ func TestGDROOffIsPlainGRPO(t *testing.T) {
 	cfg := toyConfig()
 	cfg.Minibatches = 1
 	tr := newToyTrainer(t, cfg)
-	idx := tr.batchIndices(0)
+	idx := tr.poolIndices(cfg.PromptsPerStep)
+	tr.pos = 0
 	if _, err := tr.TrainStep(); err != nil {
 		t.Fatal(err)
 	}
 
-	// The plain step.
+	got, want := params(tr.M), plainGRPOStep(t, cfg, idx)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("parameter %d: trainer %v, plain GRPO %v", i, got[i], want[i])
+		}
+	}
+}
+
+// plainGRPOStep writes out one GRPO step on the prompts idx of the toy data
+// with a fresh toy model and returns the updated parameters.
+func plainGRPOStep(t *testing.T, cfg Config, idx []int) []float32 {
+	t.Helper()
 	m := toyModel(t, 5)
 	oc := optim.DefaultConfig()
 	oc.LR = 0.05
@@ -169,12 +181,7 @@ func TestGDROOffIsPlainGRPO(t *testing.T) {
 	if _, err := opt.Step(m.Params, m.Grads); err != nil {
 		t.Fatal(err)
 	}
-	got, want := params(tr.M), params(m)
-	for i := range got {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("parameter %d: trainer %v, plain GRPO %v", i, got[i], want[i])
-		}
-	}
+	return params(m)
 }
 
 // TestResumeMatchesStraightRun: k steps, a checkpoint written to disk and
@@ -182,14 +189,15 @@ func TestGDROOffIsPlainGRPO(t *testing.T) {
 // weights as 2k steps straight, for each controller setting.
 func TestResumeMatchesStraightRun(t *testing.T) {
 	for _, setting := range []struct {
-		name       string
-		prompt     bool
-		alloc, sig string
+		name   string
+		prompt bool
+		alloc  Alloc
+		sig    Signal
 	}{
-		{"grpo", false, "fixed", "auto"},
-		{"prompt-gdro", true, "fixed", "loss"},
-		{"rollout-gdro", false, "gdro", "auto"},
-		{"both-sqrt", true, "sqrt", "error"},
+		{"grpo", false, AllocFixed, SignalAuto},
+		{"prompt-gdro", true, AllocFixed, SignalLoss},
+		{"rollout-gdro", false, AllocGDRO, SignalAuto},
+		{"both-sqrt", true, AllocSqrt, SignalError},
 	} {
 		t.Run(setting.name, func(t *testing.T) {
 			cfg := toyConfig()
@@ -210,37 +218,7 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, err := first.State()
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := t.TempDir()
-			dir, err := SaveCheckpoint(run, "checkpoint-rl-3", Checkpoint{Model: first.M, DType: weights.F32, Opt: first.Opt, State: st})
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Fresh objects from disk.
-			m, err := model.Load(dir, cpu.New(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			oc := optim.DefaultConfig()
-			oc.LR = 0.05
-			opt, _ := optim.NewAdamW(oc, m.B, m.NumParams())
-			if err := LoadOptimizer(dir, opt); err != nil {
-				t.Fatal(err)
-			}
-			second, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv())
-			if err != nil {
-				t.Fatal(err)
-			}
-			var st2 TrainerState
-			if err := LoadState(dir, &st2); err != nil {
-				t.Fatal(err)
-			}
-			if err := second.Restore(st2); err != nil {
-				t.Fatal(err)
-			}
+			second := throughDisk(t, first)
 			for i := k; i < 2*k; i++ {
 				mt, err := second.TrainStep()
 				if err != nil {
@@ -261,6 +239,43 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// throughDisk saves tr's checkpoint and returns a trainer built from fresh
+// objects read back from it.
+func throughDisk(t *testing.T, tr *Trainer) *Trainer {
+	t.Helper()
+	st, err := tr.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := SaveCheckpoint(t.TempDir(), fmt.Sprintf("checkpoint-rl-%d", tr.Step), Checkpoint{Model: tr.M, DType: weights.F32, Opt: tr.Opt, State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir, cpu.New(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := optim.DefaultConfig()
+	oc.LR = 0.05
+	opt, _ := optim.NewAdamW(oc, m.B, m.NumParams())
+	if err := LoadOptimizer(dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	out, err := NewTrainer(tr.Cfg, m, opt, tr.Data, tr.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st2 TrainerState
+	if err := LoadState(dir, &st2); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Restore(st2); err != nil {
+		t.Fatal(err)
+	}
+	out.Ref = tr.Ref
+	return out
 }
 
 func TestTrainerRejectsBadConfig(t *testing.T) {
@@ -356,5 +371,37 @@ func TestNonFiniteStopsTheStep(t *testing.T) {
 	err := nonFiniteGrad(m, fmt.Errorf("optim: gradient norm is +Inf"))
 	if !strings.Contains(err.Error(), p.Name) {
 		t.Fatalf("error %q does not name %s", err, p.Name)
+	}
+}
+
+// TestProbeSeedsEveryPrompt: the probe pass records every pool prompt once
+// with the step statistic, trains nothing, and repeats exactly.
+func TestProbeSeedsEveryPrompt(t *testing.T) {
+	cfg := toyConfig()
+	cfg.Stat = gdro.StatMean
+	a, b := newToyTrainer(t, cfg), newToyTrainer(t, cfg)
+	before := params(a.M)
+	n, err := a.Probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(a.Data) * cfg.Rollouts; n != want {
+		t.Fatalf("probe generated %d rollouts, want %d", n, want)
+	}
+	if got := a.Cls.NumPrompts(); got != len(a.Data) {
+		t.Fatalf("classifier knows %d prompts after the probe, want %d", got, len(a.Data))
+	}
+	if !slices.Equal(before, params(a.M)) || a.Step != 0 {
+		t.Fatal("the probe pass changed the model or the step")
+	}
+	if _, err := b.Probe(); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range a.Data {
+		pa, _ := a.Cls.Estimate(it.Ex.ID)
+		pb, _ := b.Cls.Estimate(it.Ex.ID)
+		if pa != pb {
+			t.Fatalf("%s: probe estimates %v and %v differ between two runs", it.Ex.ID, pa, pb)
+		}
 	}
 }
