@@ -117,30 +117,9 @@ func allocDP(counts []int, cost [][]float64, nMin, nBar, limit, want int, exact 
 		prevCost, curCost = curCost, prevCost
 		prevDev, curDev = curDev, prevDev
 	}
-	end := -1
-	if exact {
-		if want < lo || want > hi || prevCost[want] == inf {
-			return nil, false
-		}
-		end = want
-	} else {
-		for s := lo; s <= hi; s++ {
-			if prevCost[s] == inf {
-				continue
-			}
-			if end < 0 {
-				end = s
-				continue
-			}
-			ds, de := absInt(s-want), absInt(end-want)
-			if ds < de || (ds == de && (prevCost[s] < prevCost[end] ||
-				(prevCost[s] == prevCost[end] && prevDev[s] < prevDev[end]))) {
-				end = s
-			}
-		}
-	}
+	end := pickEnd(prevCost, prevDev, lo, hi, want, exact)
 	if end < 0 {
-		return nil, false // only if the costs overflow to +Inf when summed
+		return nil, false // unreached, or the costs overflow to +Inf when summed
 	}
 	sol := make([]int, groups)
 	for g, s := groups-1, end; g >= 0; g-- {
@@ -149,6 +128,36 @@ func allocDP(counts []int, cost [][]float64, nMin, nBar, limit, want int, exact 
 		s -= counts[g] * a
 	}
 	return sol, end == want
+}
+
+// pickEnd returns the final running sum in [lo, hi] that allocDP traces
+// back from, or -1 if there is none. With exact set it is want, if
+// reached; otherwise the reached sum closest to want, ties to the lower
+// cost, then to the smaller deviation from n̄, then to the smaller sum.
+func pickEnd(cost []float64, dev []int64, lo, hi, want int, exact bool) int {
+	inf := math.Inf(1)
+	if exact {
+		if want < lo || want > hi || cost[want] == inf {
+			return -1
+		}
+		return want
+	}
+	end := -1
+	for s := lo; s <= hi; s++ {
+		if cost[s] == inf {
+			continue
+		}
+		if end < 0 {
+			end = s
+			continue
+		}
+		ds, de := absInt(s-want), absInt(end-want)
+		if ds < de || (ds == de && (cost[s] < cost[end] ||
+			(cost[s] == cost[end] && dev[s] < dev[end]))) {
+			end = s
+		}
+	}
+	return end
 }
 
 func absInt(x int) int {

@@ -14,7 +14,9 @@ type ClassifierConfig struct {
 	// Window is H, the number of most recent per-step values averaged into
 	// a prompt's pass-rate estimate (2); 0 averages its whole history.
 	Window int `json:"window"`
-	// Delta is the symmetric hysteresis margin δ of (4), in [0, 0.5).
+	// Delta is the symmetric hysteresis margin δ of (4), in [0, 0.5). The
+	// lowest edge must be at least δ and the top edge at most 1-δ, or bin
+	// 0 or the top bin could not be reached.
 	Delta float64 `json:"delta"`
 }
 
@@ -45,13 +47,17 @@ func UniformEdges(numBins int) ([]float64, error) {
 // maxWindow bounds H; a run is far shorter.
 const maxWindow = 1 << 20
 
+// validate checks the settings: edges strictly inside (0, 1) and strictly
+// increasing, the window in range, δ in [0, 0.5), and the outer edges far
+// enough from 0 and 1 for the hysteresis (see checkEdgeMargins).
 func (cfg ClassifierConfig) validate() error {
+	k := len(cfg.Edges)
 	for i, a := range cfg.Edges {
 		if !(a > 0 && a < 1) {
-			return fmt.Errorf("gdro: classifier: edge %d is %v, want a value in (0, 1)", i, a)
+			return fmt.Errorf("gdro: classifier: edge %d of %d is %v, want a value strictly between 0 and 1 (the outer edges 0 and 1 are implied)", i+1, k, a)
 		}
 		if i > 0 && !(a > cfg.Edges[i-1]) {
-			return fmt.Errorf("gdro: classifier: edges must increase strictly, got %v after %v", a, cfg.Edges[i-1])
+			return fmt.Errorf("gdro: classifier: edge %d of %d (%v) is not above edge %d (%v): edges must increase strictly", i+1, k, a, i, cfg.Edges[i-1])
 		}
 	}
 	if cfg.Window < 0 || cfg.Window > maxWindow {
@@ -59,6 +65,25 @@ func (cfg ClassifierConfig) validate() error {
 	}
 	if !(cfg.Delta >= 0 && cfg.Delta < 0.5) {
 		return fmt.Errorf("gdro: classifier: hysteresis delta is %v, want a value in [0, 0.5)", cfg.Delta)
+	}
+	return cfg.checkEdgeMargins()
+}
+
+// checkEdgeMargins rejects outer edges within δ of 0 or 1. Under (4) a
+// prompt enters the top bin only with p̂ >= a_{B-1}+δ and returns to bin 0
+// only with p̂ <= a_1-δ; since p̂ lies in [0, 1], an edge closer than δ to
+// either end makes that bin unreachable and traps the prompts on the
+// other side of it. The tests use the same arithmetic as the rule.
+func (cfg ClassifierConfig) checkEdgeMargins() error {
+	if len(cfg.Edges) == 0 {
+		return nil
+	}
+	d := cfg.Delta
+	if lo := cfg.Edges[0]; lo-d < 0 {
+		return fmt.Errorf("gdro: classifier: the lowest edge %v is within the hysteresis delta %v of 0, so a prompt that leaves bin 0 can never return to it (that needs a pass rate of at most %.6g): use a lowest edge of at least %.6g or a delta of at most %.6g", lo, d, lo-d, d, lo)
+	}
+	if hi := cfg.Edges[len(cfg.Edges)-1]; hi+d > 1 {
+		return fmt.Errorf("gdro: classifier: the top edge %v is within the hysteresis delta %v of 1, so no prompt can reach the top bin (that needs a pass rate of at least %.6g): use a top edge of at most %.6g or a delta of at most %.6g", hi, d, hi+d, 1-d, 1-hi)
 	}
 	return nil
 }
@@ -110,6 +135,17 @@ func (c *Classifier) NumBins() int { return len(c.edges) - 1 }
 
 // NumPrompts returns how many distinct prompts have been observed.
 func (c *Classifier) NumPrompts() int { return len(c.items) }
+
+// Occupancy returns how many of the observed prompts sit in each bin,
+// indexed by bin. Prompts never observed, which are in bin 0, are not
+// counted; NumPrompts is the total.
+func (c *Classifier) Occupancy() []int {
+	occ := make([]int, c.NumBins())
+	for _, h := range c.items {
+		occ[h.bin]++
+	}
+	return occ
+}
 
 // Bin returns the difficulty bin of prompt id: 0 for a prompt never
 // observed, otherwise the bin set by its last Observe.

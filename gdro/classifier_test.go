@@ -17,26 +17,70 @@ func mustClassifier(t *testing.T, cfg ClassifierConfig) *Classifier {
 }
 
 func TestClassifierConfigErrors(t *testing.T) {
+	hundred, err := UniformEdges(100) // 0.01, ..., 0.99
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  ClassifierConfig
-		want string
+		want string // "" for a valid config
 	}{
-		{"edge zero", ClassifierConfig{Edges: []float64{0, 0.5}}, "edge 0"},
-		{"edge one", ClassifierConfig{Edges: []float64{0.5, 1}}, "edge 1"},
-		{"edge NaN", ClassifierConfig{Edges: []float64{math.NaN()}}, "edge 0"},
-		{"not increasing", ClassifierConfig{Edges: []float64{0.5, 0.5}}, "increase"},
+		{"edge zero", ClassifierConfig{Edges: []float64{0, 0.5}}, "edge 1 of 2 is 0"},
+		{"edge one", ClassifierConfig{Edges: []float64{0.5, 1}}, "edge 2 of 2 is 1"},
+		{"edge negative", ClassifierConfig{Edges: []float64{-0.2}}, "strictly between 0 and 1"},
+		{"edge NaN", ClassifierConfig{Edges: []float64{math.NaN()}}, "edge 1 of 1 is NaN"},
+		{"edge +Inf", ClassifierConfig{Edges: []float64{math.Inf(1)}}, "edge 1 of 1"},
+		{"repeated", ClassifierConfig{Edges: []float64{0.5, 0.5}}, "edge 2 of 2 (0.5) is not above edge 1 (0.5)"},
+		{"decreasing", ClassifierConfig{Edges: []float64{0.2, 0.6, 0.4}}, "increase strictly"},
 		{"negative window", ClassifierConfig{Window: -1}, "window"},
+		{"huge window", ClassifierConfig{Window: maxWindow + 1}, "window"},
 		{"negative delta", ClassifierConfig{Delta: -0.1}, "delta"},
+		{"NaN delta", ClassifierConfig{Delta: math.NaN()}, "delta"},
 		{"delta too large", ClassifierConfig{Delta: 0.5}, "delta"},
+		// the trap: 100 uniform bins with δ = 0.03
+		{"top bin unreachable", ClassifierConfig{Edges: hundred, Delta: 0.03}, "the lowest edge 0.01 is within the hysteresis delta 0.03 of 0"},
+		{"top edge within delta of 1", ClassifierConfig{Edges: []float64{0.5, 0.99}, Delta: 0.03},
+			"the top edge 0.99 is within the hysteresis delta 0.03 of 1, so no prompt can reach the top bin (that needs a pass rate of at least 1.02): use a top edge of at most 0.97 or a delta of at most 0.01"},
+		{"lowest edge within delta of 0", ClassifierConfig{Edges: []float64{0.02, 0.5}, Delta: 0.03},
+			"a prompt that leaves bin 0 can never return to it (that needs a pass rate of at most -0.01): use a lowest edge of at least 0.03 or a delta of at most 0.02"},
+		{"single edge near 1", ClassifierConfig{Edges: []float64{0.9}, Delta: 0.2}, "top edge 0.9"},
+		{"edges at the margins", ClassifierConfig{Edges: []float64{0.03, 0.5, 0.97}, Delta: 0.03}, ""},
+		{"100 bins without hysteresis", ClassifierConfig{Edges: hundred}, ""},
+		{"one bin", ClassifierConfig{Delta: 0.4}, ""},
+		{"default", DefaultClassifierConfig(), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewClassifier(tt.cfg)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("valid config rejected: %v", err)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// With the outer edges exactly δ from 0 and 1, as validation allows, both
+// outer bins stay reachable: a prompt climbs to the top bin at p̂ = 1 and
+// returns to bin 0 at p̂ = 0.
+func TestEdgeMarginsKeepOuterBinsReachable(t *testing.T) {
+	for _, d := range []float64{0.01, 0.03, 0.05, 0.07, 0.1} {
+		c, err := NewClassifier(ClassifierConfig{Edges: []float64{d, 0.5, 1 - d}, Window: 1, Delta: d})
+		if err != nil {
+			t.Fatalf("δ = %v: %v", d, err)
+		}
+		if err := c.Observe("x", 1); err != nil || c.Bin("x") != 3 {
+			t.Errorf("δ = %v: at p̂ = 1 the prompt is in bin %d (%v), want the top bin 3", d, c.Bin("x"), err)
+		}
+		if err := c.Observe("x", 0); err != nil || c.Bin("x") != 0 {
+			t.Errorf("δ = %v: at p̂ = 0 the prompt is in bin %d (%v), want bin 0", d, c.Bin("x"), err)
+		}
 	}
 }
 

@@ -11,11 +11,24 @@
 // written (n), refer to that note:
 //
 //	(1)-(4)   Classifier, StepStat            difficulty bins with hysteresis
-//	(5)       ResponseLoss                    per-response clipped surrogate
-//	(6)-(11)  PromptGDRO, ExpWeights          EMA scores, exponential weights
-//	(12)-(17) RolloutGDRO, SquaredStdErr      arm scores, exact-budget choice
+//	(5), (20) SurrogateTerm, ResponseLoss     per-token and per-response surrogate
+//	sec. 10.3 ErrorLoss                       error-rate fallback signal
+//	(6)-(10)  PromptGDRO, ExpWeights          EMA scores, exponential weights
+//	(11)      Reweight                        advantages times weights
+//	(12)-(17) RolloutGDRO                     arm scores, exact-budget choice
+//	(18)      VarianceLoss, SquaredStdErr     variance signal for Rollout-GDRO
 //	(18)      SqrtAllocator, VarProxy         square-root law
 //	(21)      PassAtK                         unbiased pass@k
+//
+// The loss signal of both games is one of SignalLoss, SignalError and
+// SignalVariance (ResolveSignal settles SignalAuto). CheckRolloutSignal
+// refuses Rollout-GDRO with the code's sign and a signal that is never
+// negative, which is fixed allocation.
+//
+// What a plot of the controllers needs each step is read through small
+// accessors: PromptGDRO.BinWeights and Scores, RolloutGDRO.LastCounts,
+// LastRollouts, ShadowPrice and ArmProbs, SqrtAllocator.LastCounts,
+// LastRollouts and Variances, and Classifier.Occupancy.
 //
 // The package is pure arithmetic over small slices and maps: it knows
 // nothing of the model or of RL, uses no random numbers and no global
@@ -28,10 +41,11 @@
 //	bins[i] = cls.Bin(id[i])                      // before generation
 //	n, _ := rollout.Choose(counts, len(ids))      // or sqrt.Choose, or fixed n
 //	... generate, reward, GRPO advantages ...
-//	w := prompt.Weights(respBins)                 // multiply each advantage (11)
-//	... PPO minibatches, recording per-response losses ...
-//	prompt.Update(respBins, losses)
-//	rollout.Update(n, respBins, losses)
-//	sqrt.Observe(respBins, rewards)
+//	w := prompt.Weights(respBins)                 // (10)
+//	gdro.Reweight(adv, w)                         // (11)
+//	... PPO minibatches, recording per-response losses (SurrogateTerm) ...
+//	prompt.Update(respBins, losses)               // or ErrorLoss, VarianceLoss
+//	rollout.Update(n, respBins, losses)           // n̂ comes from n, not losses
+//	sqrt.ObserveGroups(bins, rewardsByPrompt)
 //	v, _ := gdro.StepStat("any", n_i, correct_i, k); cls.Observe(id[i], v)
 package gdro

@@ -13,8 +13,9 @@ func FuzzUnmarshalState(f *testing.F) {
 	f.Add([]byte(`{"config":{"edges":[0.5],"window":2},"prompts":{"a":{"values":[1,0.5],"bin":1}}}`))
 	f.Add([]byte(`{"config":{"edges":[0.3,0.6]},"prompts":{"a":{"sum":1.5,"count":2,"bin":2}}}`))
 	f.Add([]byte(`{"config":{"eta":1,"beta":1,"w_max":15},"scores":[0.5,1],"seen":[true,false],"last_weights":[1,0]}`))
-	f.Add([]byte(`{"config":{"n_min":1,"n_max":3,"n_bar":2,"sign":"paper"},"scores":[[0,1,2]],"mu":0.5,"last_n":4}`))
+	f.Add([]byte(`{"config":{"n_min":1,"n_max":3,"n_bar":2,"sign":"paper"},"scores":[[0,1,2]],"mu":0.5,"last_counts":[4],"last_rollouts":[2]}`))
 	f.Add([]byte(`{"config":{"n_min":1,"n_max":3,"n_bar":2,"beta":0.5,"eps":0.1},"variances":[0.2],"seen":[true]}`))
+	f.Add([]byte(`{"config":{"n_min":1,"n_max":3,"n_bar":2,"beta":0.5,"eps":0.1},"variances":[0.2,0],"seen":[true,false],"last_counts":[2,0],"last_rollouts":[3,0]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		targets := []func() json.Unmarshaler{
 			func() json.Unmarshaler { return &Classifier{} },

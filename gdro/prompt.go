@@ -281,56 +281,6 @@ func binMeans(numBins int, bins []int, values []float64) ([]float64, []int, erro
 	return sums, counts, nil
 }
 
-// ErrorLoss turns per-response correctness into the error-rate signal: 1
-// for a wrong response, 0 for a correct one, so that a bin's mean is
-// 1 - accuracy. It is the fallback loss for Update (design note section
-// 10, item 3).
-func ErrorLoss(correct []bool) []float64 {
-	out := make([]float64, len(correct))
-	for i, ok := range correct {
-		if !ok {
-			out[i] = 1
-		}
-	}
-	return out
-}
-
-// ResponseLoss is (5), one response's token-mean clipped surrogate loss
-// (1/L)·Σ_t max(-A·ρ_t, -A·clip(ρ_t, 1-epsLow, 1+epsHigh)), where adv is
-// the response's unweighted advantage A and ratio holds its per-token
-// probability ratios ρ_t = π_θ/π_old.
-func ResponseLoss(adv float64, ratio []float64, epsLow, epsHigh float64) (float64, error) {
-	if len(ratio) == 0 {
-		return 0, fmt.Errorf("gdro: response loss: no tokens")
-	}
-	if !(epsLow >= 0 && epsLow < 1) || !(epsHigh >= 0) || math.IsInf(epsHigh, 0) {
-		return 0, fmt.Errorf("gdro: response loss: clip range (%v, %v) invalid", epsLow, epsHigh)
-	}
-	if math.IsNaN(adv) || math.IsInf(adv, 0) {
-		return 0, fmt.Errorf("gdro: response loss: advantage %v is not finite", adv)
-	}
-	sum := 0.0
-	for t, r := range ratio {
-		if !(r >= 0) || math.IsInf(r, 0) {
-			return 0, fmt.Errorf("gdro: response loss: token %d: ratio %v is not a finite value >= 0", t, r)
-		}
-		c := max(1-epsLow, min(1+epsHigh, r))
-		sum += max(-adv*r, -adv*c)
-	}
-	return sum / float64(len(ratio)), nil
-}
-
-// Reweight multiplies each advantage by its weight in place (11).
-func Reweight(adv, weights []float64) error {
-	if len(adv) != len(weights) {
-		return fmt.Errorf("gdro: reweight: %d advantages but %d weights", len(adv), len(weights))
-	}
-	for i, w := range weights {
-		adv[i] *= w
-	}
-	return nil
-}
-
 // promptJSON is the serialized form of a PromptGDRO.
 type promptJSON struct {
 	Config      PromptConfig `json:"config"`

@@ -75,8 +75,9 @@ func (cfg RolloutConfig) validate() error {
 // Where the rollouts go depends on the sign and on the loss fed to Update.
 // Since the choice is deterministic, SignCode with a loss that is never
 // negative (ErrorLoss, for one) reinforces the first allocation, n̄ in
-// every bin, and never leaves it. SignPaper with each response's loss set
-// to its prompt's SquaredStdErr penalises an arm by about v_b/n_b per use,
+// every bin, and never leaves it (CheckRolloutSignal refuses that).
+// SignPaper with VarianceLoss, each response's loss set to its prompt's
+// SquaredStdErr, penalises an arm by about v_b/n_b per use,
 // and with Gamma = 0 it moves rollouts towards the bins with the highest
 // reward variance v_b, as the square-root law does; with Gamma > 0 the
 // floor γ/|arms| caps the cost of heavily penalised arms, which over long
@@ -85,7 +86,7 @@ type RolloutGDRO struct {
 	cfg    RolloutConfig
 	scores [][]float64 // [bin][n-NMin], s_b(n)
 	mu     float64
-	lastN  int // prompts in the last Choose; 0 before the first
+	last   lastAlloc // the allocation of the last Choose
 }
 
 // NewRolloutGDRO returns Rollout-GDRO over numBins bins with every arm score
@@ -112,6 +113,22 @@ func (r *RolloutGDRO) NumBins() int { return len(r.scores) }
 
 // ShadowPrice returns μ.
 func (r *RolloutGDRO) ShadowPrice() float64 { return r.mu }
+
+// LastCounts returns a copy of the prompts per bin, c_b, of the last
+// Choose, indexed by bin (0 for bins without prompts), or nil before the
+// first Choose.
+func (r *RolloutGDRO) LastCounts() []int {
+	c, _ := r.last.copies()
+	return c
+}
+
+// LastRollouts returns a copy of the rollouts per prompt, n_b, that the
+// last Choose gave each bin, indexed by bin (0 for bins without prompts),
+// or nil before the first Choose.
+func (r *RolloutGDRO) LastRollouts() []int {
+	_, n := r.last.copies()
+	return n
+}
 
 // ArmScores returns a copy of bin b's arm scores s_b(n), indexed by
 // n-NMin, or nil for a bin out of range.
@@ -178,7 +195,7 @@ func (r *RolloutGDRO) Choose(counts map[int]int, n int) (map[int]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gdro: rollout-gdro choose: %w", err)
 	}
-	r.lastN = n
+	r.last.record(len(r.scores), bins, cs, sol)
 	return solutionMap(bins, sol), nil
 }
 
@@ -222,37 +239,31 @@ func solutionMap(bins, sol []int) map[int]int {
 }
 
 // Update gives the arms chosen for this step their feedback (16) and moves
-// the shadow price (17). chosen is Choose's result; respBins and loss give
-// each response's bin and loss ℓ (the same signal as PromptGDRO.Update,
-// without share normalization). For each bin with responses, with ℓ̄_b its
-// mean loss and n_b = chosen[b]:
+// the shadow price (17). chosen must be the allocation the last Choose
+// returned; respBins and loss give each response's bin and loss ℓ (the
+// same signal as PromptGDRO.Update, without share normalization), and may
+// cover only some of the step's responses (the loss signal of minibatches
+// 2..M, say). For each bin with responses, with ℓ̄_b its mean loss and
+// n_b = chosen[b]:
 //
 //	SignCode:  s_b(n_b) += ℓ̄_b - μ(n_b - n̄)
 //	SignPaper: s_b(n_b) += -ℓ̄_b - μ·n_b
 //
 // Scores are cumulative sums; other arms are unchanged. Then
-// μ ← μ + α_μ(n̂ - n̄), where n̂ is the number of responses over the number
-// of prompts in the last Choose: Σ_b c_b·n_b/N when every rollout is kept,
-// so μ stays put under exact budget matching and moves only when
-// rollouts are dropped.
+// μ ← μ + α_μ(n̂ - n̄) with n̂ = Σ_b c_b·n_b / N taken from the allocation,
+// not from the number of responses passed, so a partial signal does not
+// move μ. Under exact budget matching n̂ = n̄ and μ keeps its value.
 func (r *RolloutGDRO) Update(chosen map[int]int, respBins []int, loss []float64) error {
-	if r.lastN == 0 {
-		return fmt.Errorf("gdro: rollout-gdro update: no Choose before Update")
+	if err := r.checkChosen(chosen); err != nil {
+		return fmt.Errorf("gdro: rollout-gdro update: %w", err)
 	}
 	means, counts, err := binMeans(len(r.scores), respBins, loss)
 	if err != nil {
 		return fmt.Errorf("gdro: rollout-gdro update: %w", err)
 	}
 	for b, cnt := range counts {
-		if cnt == 0 {
-			continue
-		}
-		n, ok := chosen[b]
-		if !ok {
-			return fmt.Errorf("gdro: rollout-gdro update: bin %d has responses but no chosen rollout count", b)
-		}
-		if n < r.cfg.NMin || n > r.cfg.NMax {
-			return fmt.Errorf("gdro: rollout-gdro update: bin %d: rollout count %d outside [%d, %d]", b, n, r.cfg.NMin, r.cfg.NMax)
+		if cnt > 0 && r.last.counts[b] == 0 {
+			return fmt.Errorf("gdro: rollout-gdro update: bin %d has responses but no prompts in the last Choose", b)
 		}
 	}
 	for b, cnt := range counts {
@@ -268,8 +279,29 @@ func (r *RolloutGDRO) Update(chosen map[int]int, respBins []int, loss []float64)
 		}
 		r.scores[b][n-r.cfg.NMin] += fb
 	}
-	nHat := float64(len(respBins)) / float64(r.lastN)
-	r.mu += r.cfg.AlphaMu * (nHat - float64(r.cfg.NBar))
+	r.mu += r.cfg.AlphaMu * (r.last.meanRollouts() - float64(r.cfg.NBar))
+	return nil
+}
+
+// checkChosen checks that chosen is the allocation of the last Choose:
+// the same bins, each with the same rollout count.
+func (r *RolloutGDRO) checkChosen(chosen map[int]int) error {
+	if !r.last.chosen() {
+		return fmt.Errorf("no Choose before Update")
+	}
+	for b, n := range chosen {
+		if b < 0 || b >= len(r.scores) || r.last.counts[b] == 0 {
+			return fmt.Errorf("chosen allocation has bin %d, which had no prompts in the last Choose", b)
+		}
+		if n != r.last.rollouts[b] {
+			return fmt.Errorf("bin %d: chosen rollout count %d, but the last Choose gave %d", b, n, r.last.rollouts[b])
+		}
+	}
+	for b, c := range r.last.counts {
+		if _, ok := chosen[b]; c > 0 && !ok {
+			return fmt.Errorf("chosen allocation lacks bin %d, which had %d prompts in the last Choose", b, c)
+		}
+	}
 	return nil
 }
 
@@ -278,12 +310,17 @@ type rolloutJSON struct {
 	Config RolloutConfig `json:"config"`
 	Scores [][]float64   `json:"scores"`
 	Mu     float64       `json:"mu"`
-	LastN  int           `json:"last_n"`
+	// LastCounts and LastRollouts are the last Choose's c_b and n_b per
+	// bin; absent before the first Choose.
+	LastCounts   []int `json:"last_counts,omitempty"`
+	LastRollouts []int `json:"last_rollouts,omitempty"`
 }
 
-// MarshalJSON writes the settings, arm scores and shadow price.
+// MarshalJSON writes the settings, arm scores, shadow price and the last
+// allocation.
 func (r *RolloutGDRO) MarshalJSON() ([]byte, error) {
-	return json.Marshal(rolloutJSON{Config: r.cfg, Scores: r.scores, Mu: r.mu, LastN: r.lastN})
+	return json.Marshal(rolloutJSON{Config: r.cfg, Scores: r.scores, Mu: r.mu,
+		LastCounts: r.last.counts, LastRollouts: r.last.rollouts})
 }
 
 // UnmarshalJSON restores a RolloutGDRO written by MarshalJSON, settings
@@ -303,10 +340,14 @@ func (r *RolloutGDRO) UnmarshalJSON(data []byte) error {
 		}
 		copy(nr.scores[b], row)
 	}
-	if in.LastN < 0 {
-		return fmt.Errorf("gdro: rollout-gdro state: last batch size %d", in.LastN)
+	if math.IsNaN(in.Mu) || math.IsInf(in.Mu, 0) {
+		return fmt.Errorf("gdro: rollout-gdro state: shadow price %v is not finite", in.Mu)
 	}
-	nr.mu, nr.lastN = in.Mu, in.LastN
+	nr.last = lastAlloc{counts: in.LastCounts, rollouts: in.LastRollouts}
+	if err := nr.last.check(len(nr.scores), nr.cfg.NMin, nr.cfg.NMax); err != nil {
+		return fmt.Errorf("gdro: rollout-gdro state: %w", err)
+	}
+	nr.mu = in.Mu
 	*r = *nr
 	return nil
 }
@@ -315,26 +356,14 @@ func (r *RolloutGDRO) UnmarshalJSON(data []byte) error {
 // reward: the unbiased sample variance of its n rollouts' rewards divided
 // by n (0 for a single rollout). It estimates v/n, the prompt's term of the
 // variance proxy (18), and is the per-response loss under which SignPaper
-// Rollout-GDRO gives more rollouts to high-variance bins.
+// Rollout-GDRO gives more rollouts to high-variance bins (see VarianceLoss).
 func SquaredStdErr(rewards []float64) (float64, error) {
-	n := len(rewards)
-	if n == 0 {
+	if len(rewards) == 0 {
 		return 0, fmt.Errorf("gdro: squared standard error: no rewards")
 	}
-	mean := 0.0
-	for i, r := range rewards {
-		if math.IsNaN(r) || math.IsInf(r, 0) {
-			return 0, fmt.Errorf("gdro: squared standard error: reward %d is %v", i, r)
-		}
-		mean += r
+	if err := checkFinite("reward", rewards); err != nil {
+		return 0, fmt.Errorf("gdro: squared standard error: %w", err)
 	}
-	if n == 1 {
-		return 0, nil
-	}
-	mean /= float64(n)
-	v := 0.0
-	for _, r := range rewards {
-		v += (r - mean) * (r - mean)
-	}
-	return v / float64(n-1) / float64(n), nil
+	v, _ := sampleVar(rewards)
+	return v / float64(len(rewards)), nil
 }

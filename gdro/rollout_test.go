@@ -140,27 +140,28 @@ func TestEq13Eq16Eq17Update(t *testing.T) {
 		name    string
 		sign    string
 		mu      float64
-		n       int // prompts in Choose
-		resp    int // responses kept
+		counts  []int // c_b of the last Choose, which gave n = [3 1]
+		resp    int   // responses in the signal, all in bin 0
 		wantArm float64
 		wantMu  float64
 	}{
-		// ℓ̄ = 0.6, n_b = 3, n̄ = 2
-		{"code, μ = 0", SignCode, 0, 1, 3, 0.6, 0.05 * (3 - 2)},
-		{"code, μ = 0.5", SignCode, 0.5, 1, 3, 0.6 - 0.5*(3-2), 0.5 + 0.05*(3-2)},
+		// ℓ̄ = 0.6, n_0 = 3, n̄ = 2; counts [1 1] give n̂ = 2 = n̄
+		{"code, μ = 0", SignCode, 0, []int{1, 1}, 3, 0.6, 0},
+		{"code, μ = 0.5", SignCode, 0.5, []int{1, 1}, 3, 0.6 - 0.5*(3-2), 0.5},
 		// paper: s += Ĵ - μn = -ℓ̄ - μn, i.e. minus the arm loss (13)
-		{"paper, μ = 0.5", SignPaper, 0.5, 1, 3, -0.6 - 0.5*3, 0.5 + 0.05*(3-2)},
-		// 2 prompts, 4 responses: n̂ = n̄, μ stays
-		{"exact budget", SignCode, 0.25, 2, 4, 0.6 - 0.25*(3-2), 0.25},
-		// 2 prompts, 3 responses kept: n̂ = 1.5
-		{"dropped rollouts", SignPaper, 0, 2, 3, -0.6, 0.05 * (1.5 - 2)},
+		{"paper, μ = 0.5", SignPaper, 0.5, []int{1, 1}, 3, -0.6 - 0.5*3, 0.5},
+		// counts [2 1]: n̂ = (2·3 + 1)/3 = 7/3 > n̄
+		{"over budget", SignCode, 0.25, []int{2, 1}, 3, 0.6 - 0.25*(3-2), 0.25 + 0.05*(7.0/3-2)},
+		// a signal over part of the responses leaves μ where it was
+		{"partial signal", SignPaper, 0, []int{1, 1}, 1, -0.3, 0},
 	}
 	for _, tt := range tests {
 		cfg := RolloutConfig{NMin: 1, NMax: 3, NBar: 2, Eta: 1, Gamma: 0.01, AlphaMu: 0.05, Sign: tt.sign}
 		r := mustRollout(t, cfg, 2)
-		r.mu, r.lastN = tt.mu, tt.n
+		r.mu = tt.mu
+		r.last = lastAlloc{counts: tt.counts, rollouts: []int{3, 1}}
 		bins := make([]int, tt.resp)
-		loss := []float64{0.3, 0.6, 0.9, 0.6}[:tt.resp]
+		loss := []float64{0.3, 0.6, 0.9}[:tt.resp]
 		if err := r.Update(map[int]int{0: 3, 1: 1}, bins, loss); err != nil {
 			t.Fatal(err)
 		}
@@ -176,6 +177,36 @@ func TestEq13Eq16Eq17Update(t *testing.T) {
 	}
 }
 
+// The shadow price must not drift when the loss signal covers only part of
+// the step's responses, as the surrogate of minibatches 2..M does: n̂ comes
+// from the allocation, which meets the budget exactly, so μ stays at μ_0
+// over 100 steps.
+func TestShadowPriceStaysUnderExactBudgets(t *testing.T) {
+	for _, sign := range []string{SignCode, SignPaper} {
+		cfg := DefaultRolloutConfig()
+		cfg.Sign = sign
+		r := mustRollout(t, cfg, len(varianceProbs))
+		const mu0 = 0.3
+		r.mu = mu0
+		e := newEnv(varianceProbs, 16, 7)
+		for step := range 100 {
+			counts, n := e.counts()
+			ch, err := r.Choose(counts, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bt := e.rollouts(ch)
+			half := len(bt.bins) / 2 // minibatches 2..M with M = 2
+			if err := r.Update(ch, bt.bins[half:], bt.sqErr[half:]); err != nil {
+				t.Fatal(err)
+			}
+			if r.ShadowPrice() != mu0 {
+				t.Fatalf("%s sign, step %d: μ = %v, want μ_0 = %v", sign, step+1, r.ShadowPrice(), mu0)
+			}
+		}
+	}
+}
+
 func TestRolloutUpdateErrors(t *testing.T) {
 	r := mustRollout(t, DefaultRolloutConfig(), 3)
 	if err := r.Update(map[int]int{0: 4}, []int{0}, []float64{1}); err == nil || !strings.Contains(err.Error(), "before") {
@@ -184,16 +215,19 @@ func TestRolloutUpdateErrors(t *testing.T) {
 	if _, err := r.Choose(map[int]int{0: 1, 1: 1}, 2); err != nil {
 		t.Fatal(err)
 	}
+	ok := map[int]int{0: 4, 1: 4}
 	tests := []struct {
 		chosen map[int]int
 		bins   []int
 		loss   []float64
 		want   string
 	}{
-		{map[int]int{0: 4}, []int{0, 0}, []float64{1}, "2 bins but 1"},
-		{map[int]int{0: 4}, []int{1}, []float64{1}, "no chosen"},
-		{map[int]int{0: 40}, []int{0}, []float64{1}, "outside"},
-		{map[int]int{0: 4}, []int{0}, []float64{math.NaN()}, "not finite"},
+		{ok, []int{0, 0}, []float64{1}, "2 bins but 1"},
+		{ok, []int{2}, []float64{1}, "no prompts in the last Choose"},
+		{map[int]int{0: 4}, []int{0}, []float64{1}, "lacks bin 1"},
+		{map[int]int{0: 4, 1: 4, 2: 4}, []int{0}, []float64{1}, "has bin 2"},
+		{map[int]int{0: 5, 1: 4}, []int{0}, []float64{1}, "the last Choose gave 4"},
+		{ok, []int{0}, []float64{math.NaN()}, "not finite"},
 	}
 	for _, tt := range tests {
 		if err := r.Update(tt.chosen, tt.bins, tt.loss); err == nil || !strings.Contains(err.Error(), tt.want) {

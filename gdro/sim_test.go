@@ -32,14 +32,15 @@ type batch struct {
 	bins    []int
 	rewards []float64
 	correct []bool
-	// sqErr is each response's prompt's SquaredStdErr (an estimate of
-	// v_b/n_b, a term of (18)).
+	// sqErr is the variance signal, VarianceLoss: each response's
+	// prompt's SquaredStdErr (an estimate of v_b/n_b, a term of (18)).
 	sqErr []float64
 }
 
 // rollouts draws n[b] rollouts for every prompt of bin b.
 func (e *env) rollouts(n map[int]int) batch {
 	var out batch
+	var groups [][]float64
 	for b, p := range e.probs {
 		for range e.perBin {
 			r := make([]float64, n[b])
@@ -49,17 +50,17 @@ func (e *env) rollouts(n map[int]int) batch {
 					r[j] = 1
 				}
 			}
-			se, err := SquaredStdErr(r)
-			if err != nil {
-				panic(err) // n[b] >= 1 and the rewards are ±1
-			}
+			groups = append(groups, r)
 			for _, x := range r {
 				out.bins = append(out.bins, b)
 				out.rewards = append(out.rewards, x)
 				out.correct = append(out.correct, x > 0)
-				out.sqErr = append(out.sqErr, se)
 			}
 		}
+	}
+	var err error
+	if out.sqErr, err = VarianceLoss(groups); err != nil {
+		panic(err) // every group has n[b] >= 1 finite rewards
 	}
 	return out
 }
@@ -186,17 +187,31 @@ func TestSimRolloutFollowsVariance(t *testing.T) {
 	}
 }
 
+// With the code's sign, any signal that is never negative keeps n̄ in
+// every bin: the combination CheckRolloutSignal refuses.
 func TestRolloutCodeSignLocksIn(t *testing.T) {
-	r, err := NewRolloutGDRO(DefaultRolloutConfig(), len(varianceProbs))
-	if err != nil {
-		t.Fatal(err)
+	signals := []struct {
+		name string
+		loss func(batch) []float64
+	}{
+		{SignalError, func(bt batch) []float64 { return ErrorLoss(bt.correct) }},
+		{SignalVariance, func(bt batch) []float64 { return bt.sqErr }},
 	}
-	avg := allocations(t, newEnv(varianceProbs, 16, 7), 100, r.Choose, func(ch map[int]int, bt batch) error {
-		return r.Update(ch, bt.bins, ErrorLoss(bt.correct))
-	})
-	for b, a := range avg {
-		if math.Abs(a-4) > 1e-9 {
-			t.Errorf("bin %d: mean rollouts %v, want n̄ = 4", b, a)
+	for _, sg := range signals {
+		if err := CheckRolloutSignal(SignCode, sg.name, 2); err == nil {
+			t.Errorf("CheckRolloutSignal accepts the code's sign with the %s signal", sg.name)
+		}
+		r, err := NewRolloutGDRO(DefaultRolloutConfig(), len(varianceProbs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		avg := allocations(t, newEnv(varianceProbs, 16, 7), 100, r.Choose, func(ch map[int]int, bt batch) error {
+			return r.Update(ch, bt.bins, sg.loss(bt))
+		})
+		for b, a := range avg {
+			if math.Abs(a-4) > 1e-9 {
+				t.Errorf("%s signal, bin %d: mean rollouts %v, want n̄ = 4", sg.name, b, a)
+			}
 		}
 	}
 }

@@ -48,6 +48,7 @@ type SqrtAllocator struct {
 	cfg  SqrtConfig
 	vars []float64 // EMA of the reward variance per bin, without ε
 	seen []bool
+	last lastAlloc // the allocation of the last Choose
 }
 
 // NewSqrtAllocator returns a square-root allocator over numBins bins with
@@ -67,6 +68,22 @@ func (s *SqrtAllocator) Config() SqrtConfig { return s.cfg }
 
 // NumBins returns the number of bins.
 func (s *SqrtAllocator) NumBins() int { return len(s.vars) }
+
+// LastCounts returns a copy of the prompts per bin, c_b, of the last
+// Choose, indexed by bin (0 for bins without prompts), or nil before the
+// first Choose.
+func (s *SqrtAllocator) LastCounts() []int {
+	c, _ := s.last.copies()
+	return c
+}
+
+// LastRollouts returns a copy of the rollouts per prompt, n_b, that the
+// last Choose gave each bin, indexed by bin (0 for bins without prompts),
+// or nil before the first Choose.
+func (s *SqrtAllocator) LastRollouts() []int {
+	_, n := s.last.copies()
+	return n
+}
 
 // Variances returns a copy of the per-bin variance EMAs (without ε; 0 for
 // bins never observed).
@@ -166,59 +183,62 @@ func (s *SqrtAllocator) Choose(counts map[int]int, n int) (map[int]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gdro: sqrt allocator: %w", err)
 	}
+	s.last.record(len(s.vars), bins, cs, sol)
 	return solutionMap(bins, sol), nil
 }
 
-// Observe folds one step's rewards into the per-bin variance EMAs: for
-// each bin present, the population variance of its responses' rewards
-// (4p(1-p) for ±1 rewards with accuracy p), then v_b ← value the first
-// time and v_b ← (1-β)·v_b + β·value after. This pools the bin's prompts;
-// ObserveGroups uses the within-prompt variance instead.
+// Observe folds one step's rewards into the per-bin variance EMAs,
+// pooling each bin's responses: for each bin with at least two responses,
+// the unbiased sample variance of their rewards (about 4p(1-p) for ±1
+// rewards with accuracy p), then v_b ← value the first time and
+// v_b ← (1-β)·v_b + β·value after. A bin with a single response keeps its
+// estimate. ObserveGroups uses the within-prompt variance instead.
 func (s *SqrtAllocator) Observe(respBins []int, rewards []float64) error {
-	means, counts, err := binMeans(len(s.vars), respBins, rewards)
-	if err != nil {
+	if _, _, err := binMeans(len(s.vars), respBins, rewards); err != nil {
 		return fmt.Errorf("gdro: sqrt allocator observe: %w", err)
 	}
-	sq := make([]float64, len(s.vars))
+	byBin := make([][]float64, len(s.vars))
 	for i, b := range respBins {
-		d := rewards[i] - means[b]
-		sq[b] += d * d
+		byBin[b] = append(byBin[b], rewards[i])
 	}
-	for b, c := range counts {
-		if c > 0 {
-			s.fold(b, sq[b]/float64(c))
+	for b, r := range byBin {
+		if v, ok := sampleVar(r); ok {
+			s.fold(b, v)
 		}
 	}
 	return nil
 }
 
 // ObserveGroups is Observe with the within-prompt variance of the design
-// note: bins[i] is prompt i's bin and rewards[i] its rollouts' rewards;
-// each bin's value is the mean over its prompts of the population
-// variance of a prompt's rewards.
+// note (5.1): bins[i] is prompt i's bin and rewards[i] its rollouts'
+// rewards. Each prompt's value is the unbiased sample variance of its
+// rewards, Σ_j (r_j - r̄)²/(n_i - 1), since the population form (divide by
+// n_i) is biased low by the factor (n_i - 1)/n_i and would starve the
+// bins that get few rollouts. A prompt with a single rollout carries no
+// information about its variance and is left out; each bin's value is
+// the mean over its remaining prompts, and a bin with none keeps its
+// estimate.
 func (s *SqrtAllocator) ObserveGroups(bins []int, rewards [][]float64) error {
 	if len(bins) != len(rewards) {
 		return fmt.Errorf("gdro: sqrt allocator observe: %d bins but %d reward groups", len(bins), len(rewards))
 	}
-	vals := make([]float64, len(bins))
+	var used []int
+	var vals []float64
 	for i, r := range rewards {
 		if len(r) == 0 {
 			return fmt.Errorf("gdro: sqrt allocator observe: prompt %d has no rewards", i)
 		}
-		m := 0.0
-		for _, v := range r {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("gdro: sqrt allocator observe: prompt %d: reward %v is not finite", i, v)
-			}
-			m += v
+		if err := checkFinite("reward", r); err != nil {
+			return fmt.Errorf("gdro: sqrt allocator observe: prompt %d: %w", i, err)
 		}
-		m /= float64(len(r))
-		for _, v := range r {
-			vals[i] += (v - m) * (v - m)
+		if b := bins[i]; b < 0 || b >= len(s.vars) {
+			return fmt.Errorf("gdro: sqrt allocator observe: prompt %d: bin %d out of range [0, %d)", i, b, len(s.vars))
 		}
-		vals[i] /= float64(len(r))
+		if v, ok := sampleVar(r); ok {
+			used, vals = append(used, bins[i]), append(vals, v)
+		}
 	}
-	means, counts, err := binMeans(len(s.vars), bins, vals)
+	means, counts, err := binMeans(len(s.vars), used, vals)
 	if err != nil {
 		return fmt.Errorf("gdro: sqrt allocator observe: %w", err)
 	}
@@ -260,11 +280,16 @@ type sqrtJSON struct {
 	Config    SqrtConfig `json:"config"`
 	Variances []float64  `json:"variances"`
 	Seen      []bool     `json:"seen"`
+	// LastCounts and LastRollouts are the last Choose's c_b and n_b per
+	// bin; absent before the first Choose.
+	LastCounts   []int `json:"last_counts,omitempty"`
+	LastRollouts []int `json:"last_rollouts,omitempty"`
 }
 
-// MarshalJSON writes the settings and variance EMAs.
+// MarshalJSON writes the settings, variance EMAs and last allocation.
 func (s *SqrtAllocator) MarshalJSON() ([]byte, error) {
-	return json.Marshal(sqrtJSON{Config: s.cfg, Variances: s.vars, Seen: s.seen})
+	return json.Marshal(sqrtJSON{Config: s.cfg, Variances: s.vars, Seen: s.seen,
+		LastCounts: s.last.counts, LastRollouts: s.last.rollouts})
 }
 
 // UnmarshalJSON restores a SqrtAllocator written by MarshalJSON, settings
@@ -285,6 +310,10 @@ func (s *SqrtAllocator) UnmarshalJSON(data []byte) error {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("gdro: sqrt allocator state: bin %d variance %v", b, v)
 		}
+	}
+	ns.last = lastAlloc{counts: in.LastCounts, rollouts: in.LastRollouts}
+	if err := ns.last.check(len(ns.vars), ns.cfg.NMin, ns.cfg.NMax); err != nil {
+		return fmt.Errorf("gdro: sqrt allocator state: %w", err)
 	}
 	copy(ns.vars, in.Variances)
 	copy(ns.seen, in.Seen)

@@ -147,26 +147,21 @@ func TestSqrtTargetsMinimiseVarProxy(t *testing.T) {
 
 func TestSqrtObserve(t *testing.T) {
 	s := mustSqrt(t, SqrtConfig{NMin: 1, NMax: 8, NBar: 4, Beta: 0.5, Eps: 0.01}, 3)
-	// bin 0: p = 0.75 → 4·0.75·0.25 = 0.75; bin 1: all wrong → 0
-	if err := s.Observe([]int{0, 0, 0, 0, 1, 1}, []float64{1, 1, 1, -1, -1, -1}); err != nil {
+	// bin 0: {1, 1, 1, -1}, mean 0.5, Σ(r-r̄)² = 3, unbiased 3/3 = 1
+	// (the population form gives 0.75); bin 1: all wrong → 0; bin 2: a
+	// single response, no estimate
+	if err := s.Observe([]int{0, 0, 0, 0, 1, 1, 2}, []float64{1, 1, 1, -1, -1, -1, 1}); err != nil {
 		t.Fatal(err)
 	}
-	if !nearSlice(s.Variances(), []float64{0.75, 0, 0}) {
-		t.Errorf("variances %v, want [0.75 0 0]", s.Variances())
+	if !nearSlice(s.Variances(), []float64{1, 0, 0}) || s.seen[2] {
+		t.Errorf("variances %v (bin 2 seen %v), want [1 0 0] with bin 2 unseen", s.Variances(), s.seen[2])
 	}
-	// bin 0: p = 0.5 → 1; EMA 0.5·0.75 + 0.5·1
+	// bin 0: {1, -1} → 2; EMA 0.5·1 + 0.5·2
 	if err := s.Observe([]int{0, 0}, []float64{1, -1}); err != nil {
 		t.Fatal(err)
 	}
-	if !nearSlice(s.Variances(), []float64{0.875, 0, 0}) {
-		t.Errorf("variances %v, want [0.875 0 0]", s.Variances())
-	}
-	// within-prompt: bin 2's prompts have variances 1 and 0
-	if err := s.ObserveGroups([]int{2, 2}, [][]float64{{1, -1}, {1, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if !near(s.Variances()[2], 0.5) {
-		t.Errorf("within-prompt variance %v, want 0.5", s.Variances()[2])
+	if !nearSlice(s.Variances(), []float64{1.5, 0, 0}) {
+		t.Errorf("variances %v, want [1.5 0 0]", s.Variances())
 	}
 	for _, bad := range []struct {
 		bins    []int
@@ -176,11 +171,52 @@ func TestSqrtObserve(t *testing.T) {
 			t.Errorf("Observe(%v, %v) gave no error", bad.bins, bad.rewards)
 		}
 	}
-	if err := s.ObserveGroups([]int{0}, [][]float64{{}}); err == nil {
-		t.Error("a prompt without rewards gave no error")
+}
+
+// ObserveGroups estimates each prompt's variance with the unbiased (n-1)
+// form, leaves out prompts with one rollout, and averages per bin.
+func TestSqrtObserveGroupsUnbiased(t *testing.T) {
+	tests := []struct {
+		name    string
+		bins    []int
+		rewards [][]float64
+		want    []float64 // variance per bin after one step
+		seen    []bool
+	}{
+		// {1, -1}: population 1, unbiased 2
+		{"two rollouts", []int{0}, [][]float64{{1, -1}}, []float64{2, 0}, []bool{true, false}},
+		// {1, 1, 1, -1}: population 0.75, unbiased 1
+		{"four rollouts", []int{1}, [][]float64{{1, 1, 1, -1}}, []float64{0, 1}, []bool{false, true}},
+		// prompts with variances 2 and 0 average to 1
+		{"two prompts", []int{0, 0}, [][]float64{{1, -1}, {1, 1}}, []float64{1, 0}, []bool{true, false}},
+		// n_i = 1: no information, the prompt is left out
+		{"single rollout left out", []int{0, 0}, [][]float64{{1}, {1, -1, 1, -1}}, []float64{4.0 / 3, 0}, []bool{true, false}},
+		{"bin of single rollouts", []int{0, 1}, [][]float64{{-1}, {1, -1}}, []float64{0, 2}, []bool{false, true}},
 	}
-	if err := s.ObserveGroups([]int{0, 1}, [][]float64{{1}}); err == nil {
-		t.Error("mismatched lengths gave no error")
+	for _, tt := range tests {
+		s := mustSqrt(t, SqrtConfig{NMin: 1, NMax: 8, NBar: 4, Beta: 0.5, Eps: 0.01}, 2)
+		if err := s.ObserveGroups(tt.bins, tt.rewards); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !nearSlice(s.Variances(), tt.want) || s.seen[0] != tt.seen[0] || s.seen[1] != tt.seen[1] {
+			t.Errorf("%s: variances %v seen %v, want %v seen %v", tt.name, s.Variances(), s.seen, tt.want, tt.seen)
+		}
+	}
+	s := mustSqrt(t, DefaultSqrtConfig(), 2)
+	for _, bad := range []struct {
+		name    string
+		bins    []int
+		rewards [][]float64
+	}{
+		{"no rewards", []int{0}, [][]float64{{}}},
+		{"mismatched lengths", []int{0, 1}, [][]float64{{1}}},
+		{"bin out of range", []int{2}, [][]float64{{1, -1}}},
+		{"bin out of range, one rollout", []int{-1}, [][]float64{{1}}},
+		{"NaN reward", []int{0}, [][]float64{{1, math.NaN()}}},
+	} {
+		if err := s.ObserveGroups(bad.bins, bad.rewards); err == nil {
+			t.Errorf("%s: no error", bad.name)
+		}
 	}
 }
 

@@ -65,3 +65,34 @@ func PassAtK(n, c, k int) float64 {
 	}
 	return 1 - prod
 }
+
+// sampleVar returns the unbiased sample variance Σ(x-x̄)²/(n-1) of xs,
+// with the sums in slice order, and false when xs has fewer than two
+// values, which carry no information about the variance.
+func sampleVar(xs []float64) (float64, bool) {
+	n := len(xs)
+	if n < 2 {
+		return 0, false
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	return v / float64(n-1), true
+}
+
+// checkFinite returns an error naming the first value of xs that is NaN or
+// infinite.
+func checkFinite(what string, xs []float64) error {
+	for i, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s %d is %v", what, i, x)
+		}
+	}
+	return nil
+}
