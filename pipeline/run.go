@@ -448,7 +448,8 @@ func (r *runner) rlConfig() (rl.Config, error) {
 	cfg := rl.DefaultConfig()
 	cfg.Seed = o.Seed
 	cfg.PromptsPerStep, cfg.Rollouts, cfg.Minibatches, cfg.PPOEpochs = o.Prompts, o.Rollouts, o.Minibatches, o.PPOEpochs
-	cfg.Loss = rl.LossConfig{ClipLow: o.ClipLow, ClipHigh: o.ClipHigh, KLCoef: o.KL}
+	cfg.Loss = rl.LossConfig{ClipLow: o.ClipLow, ClipHigh: o.ClipHigh, KLCoef: o.KL,
+		LogRatioClamp: o.LogRatioClamp, KLClamp: o.KLClamp, DualClip: o.DualClip}
 	cfg.AdvClip, cfg.MeanOnly, cfg.Reward = o.AdvClip, o.DrGRPO, o.Reward
 	cfg.Sample = sample.Config{Temperature: o.Temperature, TopP: o.TopP, TopK: o.TopK, MaxNew: o.MaxNew, EOS: r.w.eos}
 	switch o.Algo {
@@ -481,7 +482,7 @@ func (r *runner) rlConfig() (rl.Config, error) {
 		return cfg, err
 	}
 	cfg.Stat, cfg.StatK = o.GStat, o.GK
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // grpo runs the RL phase, then the final evaluation and reports.

@@ -96,8 +96,10 @@ func SummarizeBy(prs []PromptResult, k int, key func(PromptResult) string) ([]st
 // Seeds depend on the item's position and the sample index only, so two
 // evaluations of different checkpoints use the same random numbers.
 func Evaluate(m *model.Model, items []Item, env Env, cfg EvalConfig) ([]PromptResult, error) {
-	if cfg.Samples < 1 && !cfg.Greedy {
-		return nil, fmt.Errorf("rl: evaluation with no samples and no greedy pass")
+	if cfg.Samples < 1 {
+		// Summaries average over the sampled prompts: with no samples they
+		// would report every figure, greedy included, over 0 prompts.
+		return nil, fmt.Errorf("rl: evaluation with %d samples per prompt: need at least 1 (-eval-samples)", cfg.Samples)
 	}
 	bp := cfg.BatchPrompts
 	if bp <= 0 {

@@ -2,6 +2,8 @@ package rl
 
 import (
 	"fmt"
+
+	"github.com/frontier-rl/frontier/gdro"
 )
 
 // mbResult is what one PPO minibatch reports.
@@ -17,7 +19,10 @@ type mbResult struct {
 // prompt groups' rollouts.
 func (t *Trainer) minibatch(rs []rollout) (mbResult, error) {
 	var out mbResult
-	ids, starts, targets, pb := packRollouts(rs)
+	ids, starts, targets, pb, err := packRollouts(rs)
+	if err != nil {
+		return out, err
+	}
 	p, err := t.M.Forward(ids, starts)
 	if err != nil {
 		return out, err
@@ -69,8 +74,16 @@ func (t *Trainer) refLogProbs(ids, starts, targets []int32) ([]float32, error) {
 // packRollouts packs the rollouts' prompt+completion sequences into one
 // batch (ids, targets are [T]; starts is [len(rs)+1]) and fills, for each
 // row that predicts a completion token, its response index, sampling
-// log-probability and advantages.
-func packRollouts(rs []rollout) (ids, starts, targets []int32, pb PolicyBatch) {
+// log-probability and advantages: the unweighted one and the one the loss
+// uses, reweighted by Prompt-GDRO (eq. 11, gdro.Reweight).
+func packRollouts(rs []rollout) (ids, starts, targets []int32, pb PolicyBatch, err error) {
+	adv, w := make([]float64, len(rs)), make([]float64, len(rs))
+	for j, r := range rs {
+		adv[j], w[j] = r.adv, r.weight
+	}
+	if err := gdro.Reweight(adv, w); err != nil {
+		return nil, nil, nil, pb, err
+	}
 	seqs := make([][]int32, len(rs))
 	nLoss := make([]int, len(rs))
 	for j, r := range rs {
@@ -92,9 +105,9 @@ func packRollouts(rs []rollout) (ids, starts, targets []int32, pb PolicyBatch) {
 				pb.Resp[i] = int32(j)
 				pb.OldLogP[i] = r.comp.LogProbs[i-first]
 				pb.RawAdv[i] = float32(r.adv)
-				pb.Adv[i] = float32(r.adv * r.weight)
+				pb.Adv[i] = float32(adv[j])
 			}
 		}
 	}
-	return ids, starts, targets, pb
+	return ids, starts, targets, pb, nil
 }

@@ -272,7 +272,10 @@ func (s *updateStats) add(r mbResult) {
 // observe feeds the step's outcome to the controllers and the classifier
 // (step 9).
 func (t *Trainer) observe(b *batch) error {
-	sigBins, sigVals := t.signalValues(b)
+	sigBins, sigVals, err := t.signalValues(b)
+	if err != nil {
+		return fmt.Errorf("gdro signal: %w", err)
+	}
 	if t.PG != nil && len(sigBins) > 0 {
 		if err := t.PG.Update(sigBins, sigVals); err != nil {
 			return fmt.Errorf("prompt-gdro update: %w", err)
@@ -285,14 +288,10 @@ func (t *Trainer) observe(b *batch) error {
 	}
 	if t.Sqrt != nil {
 		bins := make([]int, len(b.groups))
-		groups := make([][]float64, len(b.groups))
 		for i, g := range b.groups {
 			bins[i] = g.bin
-			for _, r := range b.rollouts[g.lo:g.hi] {
-				groups[i] = append(groups[i], r.reward)
-			}
 		}
-		if err := t.Sqrt.ObserveGroups(bins, groups); err != nil {
+		if err := t.Sqrt.ObserveGroups(bins, b.groupRewards()); err != nil {
 			return fmt.Errorf("square-root allocator: %w", err)
 		}
 	}
@@ -302,24 +301,39 @@ func (t *Trainer) observe(b *batch) error {
 // signalValues returns the bins and values of the GDRO loss signal. With
 // the loss signal only minibatches 2..M carry information (the caveat of
 // eq. 5), so the first minibatch's responses are left out.
-func (t *Trainer) signalValues(b *batch) ([]int, []float64) {
-	sig := t.signal()
+func (t *Trainer) signalValues(b *batch) ([]int, []float64, error) {
 	bins := b.respBins()
+	switch t.signal() {
+	case SignalError:
+		correct := make([]bool, len(b.rollouts))
+		for j, r := range b.rollouts {
+			correct[j] = r.correct
+		}
+		return bins, gdro.ErrorLoss(correct), nil
+	case SignalVariance:
+		vals, err := gdro.VarianceLoss(b.groupRewards())
+		return bins, vals, err
+	}
 	vals := make([]float64, len(b.rollouts))
 	for j, r := range b.rollouts {
-		if sig == SignalError {
-			if !r.correct {
-				vals[j] = 1
-			}
-		} else if !math.IsNaN(r.loss) {
+		if !math.IsNaN(r.loss) {
 			vals[j] = r.loss
 		}
 	}
-	if sig == SignalLoss && t.Cfg.Minibatches >= 2 {
-		first := b.start(len(b.groups) / t.Cfg.Minibatches)
-		return bins[first:], vals[first:]
+	first := b.start(len(b.groups) / t.Cfg.Minibatches)
+	return bins[first:], vals[first:], nil
+}
+
+// groupRewards returns each group's rollout rewards.
+func (b *batch) groupRewards() [][]float64 {
+	out := make([][]float64, len(b.groups))
+	for i, g := range b.groups {
+		out[i] = make([]float64, 0, g.hi-g.lo)
+		for _, r := range b.rollouts[g.lo:g.hi] {
+			out[i] = append(out[i], r.reward)
+		}
 	}
-	return bins, vals
+	return out
 }
 
 // observeClassifier records each group's step statistic (Config.Stat) in

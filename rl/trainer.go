@@ -46,16 +46,20 @@ func (e Env) Correct(it Item, c sample.Completion) bool {
 // Signal names the loss signal the GDRO controllers learn from.
 type Signal string
 
-// The loss signals (design note, decisions).
+// The loss signals (design note, decisions); gdro defines each.
 const (
 	// SignalLoss is each response's surrogate loss ℓ (eq. 5), recorded over
 	// minibatches 2..M (it is 0 on-policy, so it needs Minibatches >= 2).
-	SignalLoss Signal = "loss"
-	// SignalError is the error rate: 1 for a wrong response, 0 for a right
-	// one, so that a bin's mean is 1 − accuracy.
-	SignalError Signal = "error"
+	SignalLoss Signal = gdro.SignalLoss
+	// SignalError is the error rate (gdro.ErrorLoss): 1 for a wrong
+	// response, 0 for a right one, so that a bin's mean is 1 − accuracy.
+	SignalError Signal = gdro.SignalError
+	// SignalVariance is each response's prompt's squared standard error of
+	// the mean reward (gdro.VarianceLoss). With Rollout-GDRO's paper sign it
+	// moves rollouts towards the bins with the most reward variance.
+	SignalVariance Signal = gdro.SignalVariance
 	// SignalAuto is SignalLoss with two or more minibatches, else SignalError.
-	SignalAuto Signal = "auto"
+	SignalAuto Signal = gdro.SignalAuto
 )
 
 // Alloc names the rule that gives each bin its rollouts per prompt.
@@ -96,13 +100,15 @@ type Config struct {
 }
 
 // DefaultConfig returns the paper's GRPO settings where they apply (clip
-// 0.2/0.28, advantages clipped to ±5, token-mean loss, n̄ = 4, reward ±1,
-// temperature 1), with no KL term (a KL term needs a reference model; see
-// LossConfig.KLCoef) and Prompt-GDRO off.
+// 0.2/0.28, advantages clipped to ±5, token-mean loss, the k3 KL term with
+// β = 0.001 as in the released scripts, n̄ = 4, reward ±1, temperature 1),
+// verl's safety options (log-ratio clamp 20, KL value clamp 10, dual-clip
+// c = 3), and Prompt-GDRO off. The KL term needs Trainer.Ref.
 func DefaultConfig() Config {
 	return Config{
 		Seed: 1, PromptsPerStep: 256, Rollouts: 4, Minibatches: 2, PPOEpochs: 1,
-		Loss:    LossConfig{ClipLow: 0.2, ClipHigh: 0.28},
+		Loss: LossConfig{ClipLow: 0.2, ClipHigh: 0.28, KLCoef: 0.001,
+			LogRatioClamp: 20, KLClamp: 10, DualClip: 3},
 		AdvClip: 5, Reward: tasks.RewardPM1,
 		Sample: sample.Config{Temperature: 1, MaxNew: 4096},
 		Prompt: gdro.DefaultPromptConfig(), Signal: SignalAuto,
@@ -133,6 +139,18 @@ type Trainer struct {
 	perm      []int
 }
 
+// Validate checks the settings, the classifier's and controllers' included;
+// it needs no model or data, so a caller can check flags before any work.
+func (cfg Config) Validate() error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if err := (&Trainer{Cfg: cfg}).newControllers(); err != nil {
+		return fmt.Errorf("rl: %w", err)
+	}
+	return nil
+}
+
 // validate checks the settings that do not depend on the model or data.
 func (cfg Config) validate() error {
 	if cfg.PromptsPerStep < 1 || cfg.Rollouts < 1 || cfg.Minibatches < 1 || cfg.PPOEpochs < 1 {
@@ -144,13 +162,18 @@ func (cfg Config) validate() error {
 	if err := tasks.CheckRewardConvention(cfg.Reward); err != nil {
 		return fmt.Errorf("rl: %w", err)
 	}
-	switch cfg.Signal {
-	case SignalAuto, SignalLoss, SignalError:
-	default:
-		return fmt.Errorf("rl: GDRO signal %q: use %s, %s or %s", cfg.Signal, SignalLoss, SignalError, SignalAuto)
+	if _, err := gdro.ResolveSignal(string(cfg.Signal), cfg.Minibatches); err != nil {
+		return fmt.Errorf("rl: %w", err)
 	}
-	if cfg.Signal == SignalLoss && cfg.Minibatches < 2 {
-		return fmt.Errorf("rl: GDRO signal %q needs at least 2 minibatches (the surrogate is 0 on-policy); use -gdro-signal=%s or more minibatches", SignalLoss, SignalError)
+	if cfg.Alloc == AllocGDRO {
+		// The code's arm sign with a signal that is never negative would be
+		// fixed allocation, silently.
+		if err := gdro.CheckRolloutSignal(cfg.RolloutCfg.Sign, string(cfg.Signal), cfg.Minibatches); err != nil {
+			return fmt.Errorf("rl: %w", err)
+		}
+	}
+	if err := cfg.Loss.validate(); err != nil {
+		return err
 	}
 	if _, err := gdro.StepStat(cfg.Stat, 2, 1, max(cfg.StatK, 1)); err != nil {
 		return fmt.Errorf("rl: %w", err)
@@ -206,17 +229,12 @@ func (t *Trainer) newControllers() error {
 
 // signal returns the loss signal in use this step.
 func (t *Trainer) signal() Signal {
-	if t.Cfg.Signal == SignalAuto {
-		if t.Cfg.Minibatches >= 2 {
-			return SignalLoss
-		}
-		if !t.saidF && (t.PG != nil || t.RG != nil) {
-			t.Log("gdro: one minibatch per step, so the surrogate signal is 0 on-policy: using the error-rate signal (1 - accuracy)")
-			t.saidF = true
-		}
-		return SignalError
+	used, _ := gdro.ResolveSignal(string(t.Cfg.Signal), t.Cfg.Minibatches) // checked by NewTrainer
+	if t.Cfg.Signal == SignalAuto && used == gdro.SignalError && !t.saidF && (t.PG != nil || t.RG != nil) {
+		t.Log("gdro: one minibatch per step, so the surrogate signal is 0 on-policy: using the error-rate signal (1 - accuracy)")
+		t.saidF = true
 	}
-	return t.Cfg.Signal
+	return Signal(used)
 }
 
 // poolIndices returns the pool indices of the next n prompts and advances

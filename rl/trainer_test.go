@@ -82,6 +82,7 @@ func newToyTrainer(t *testing.T, cfg Config) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr.Ref = toyModel(t, 5) // the starting policy, for the KL term
 	return tr
 }
 
@@ -97,6 +98,7 @@ func params(m *model.Model) []float32 {
 func TestGDROOffIsPlainGRPO(t *testing.T) {
 	cfg := toyConfig()
 	cfg.Minibatches = 1
+	cfg.Loss = LossConfig{ClipLow: 0.2, ClipHigh: 0.28}
 	tr := newToyTrainer(t, cfg)
 	idx := tr.poolIndices(cfg.PromptsPerStep)
 	tr.pos = 0
@@ -280,13 +282,16 @@ func throughDisk(t *testing.T, tr *Trainer) *Trainer {
 
 func TestTrainerRejectsBadConfig(t *testing.T) {
 	for name, mod := range map[string]func(*Config){
-		"no prompts":      func(c *Config) { c.PromptsPerStep = 0 },
-		"bad alloc":       func(c *Config) { c.Alloc = "magic" },
-		"bad signal":      func(c *Config) { c.Signal = "vibes" },
-		"loss needs mb":   func(c *Config) { c.Signal, c.Minibatches = "loss", 1 },
-		"bad reward":      func(c *Config) { c.Reward = "pm2" },
-		"bad stat":        func(c *Config) { c.Stat = "median" },
-		"too many mbatch": func(c *Config) { c.Minibatches = 7 },
+		"no prompts":       func(c *Config) { c.PromptsPerStep = 0 },
+		"bad alloc":        func(c *Config) { c.Alloc = "magic" },
+		"bad signal":       func(c *Config) { c.Signal = "vibes" },
+		"loss needs mb":    func(c *Config) { c.Signal, c.Minibatches = "loss", 1 },
+		"bad reward":       func(c *Config) { c.Reward = "pm2" },
+		"bad stat":         func(c *Config) { c.Stat = "median" },
+		"too many mbatch":  func(c *Config) { c.Minibatches = 7 },
+		"dual-clip c <= 1": func(c *Config) { c.Loss.DualClip = 0.5 },
+		"negative KL":      func(c *Config) { c.Loss.KLCoef = -1 },
+		"negative clamp":   func(c *Config) { c.Loss.LogRatioClamp = -1 },
 	} {
 		cfg := toyConfig()
 		mod(&cfg)
@@ -402,6 +407,97 @@ func TestProbeSeedsEveryPrompt(t *testing.T) {
 		pb, _ := b.Cls.Estimate(it.Ex.ID)
 		if pa != pb {
 			t.Fatalf("%s: probe estimates %v and %v differ between two runs", it.Ex.ID, pa, pb)
+		}
+	}
+}
+
+// TestRolloutSignalSign: Rollout-GDRO with the code's arm sign and a signal
+// that is never negative is fixed allocation, so the trainer refuses it
+// naming the flags; the paper's sign with the variance signal is accepted
+// and feeds each bin's arm -mean(s²/n) (gdro.VarianceLoss).
+func TestRolloutSignalSign(t *testing.T) {
+	for _, tc := range []struct {
+		sign   string
+		signal Signal
+		mb     int
+		ok     bool
+	}{
+		{gdro.SignCode, SignalError, 2, false},
+		{gdro.SignCode, SignalAuto, 1, false},
+		{gdro.SignCode, SignalVariance, 2, false},
+		{gdro.SignCode, SignalLoss, 2, true},
+		{gdro.SignCode, SignalAuto, 2, true},
+		{gdro.SignPaper, SignalVariance, 1, true},
+		{gdro.SignPaper, SignalError, 1, true},
+	} {
+		cfg := toyConfig()
+		cfg.Alloc, cfg.Signal, cfg.Minibatches = AllocGDRO, tc.signal, tc.mb
+		cfg.RolloutCfg.Sign = tc.sign
+		m := toyModel(t, 1)
+		opt, _ := optim.NewAdamW(optim.DefaultConfig(), m.B, m.NumParams())
+		_, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv())
+		if tc.ok != (err == nil) {
+			t.Errorf("sign %s, signal %s, %d minibatches: error %v, want ok=%v", tc.sign, tc.signal, tc.mb, err, tc.ok)
+		}
+		if err != nil && !(strings.Contains(err.Error(), "-gdro-arm-sign") && strings.Contains(err.Error(), "-gdro-signal")) {
+			t.Errorf("error %q does not name -gdro-arm-sign and -gdro-signal", err)
+		}
+	}
+	cfg := toyConfig()
+	cfg.Alloc, cfg.Signal = AllocGDRO, SignalVariance
+	cfg.RolloutCfg.Sign = gdro.SignPaper
+	tr := newToyTrainer(t, cfg)
+	warmStart(t, tr, 8)
+	b := tr.newBatch(tr.poolIndices(cfg.PromptsPerStep), 0, 0)
+	tr.pos = 0
+	for _, stage := range []func(*batch) error{tr.classify, tr.allocate, tr.generate, tr.score} {
+		if err := stage(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := gdro.VarianceLoss(b.groupRewards())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := 0.0
+	for _, v := range want {
+		mean += v
+	}
+	mean /= float64(len(want))
+	if mean == 0 {
+		t.Fatal("test step has no reward variance")
+	}
+	if _, err := tr.TrainStep(); err != nil {
+		t.Fatal(err)
+	}
+	// Step 1: every prompt is unseen, so in bin 0 with n̄ rollouts; μ = 0.
+	if got := tr.RG.ArmScores(0)[cfg.Rollouts-cfg.RolloutCfg.NMin]; math.Abs(got+mean) > 1e-12 {
+		t.Fatalf("bin 0 arm n̄ score %v, want -mean variance loss %v", got, -mean)
+	}
+}
+
+func TestEvaluateNeedsSamples(t *testing.T) {
+	m := toyModel(t, 1)
+	_, err := Evaluate(m, toyData(3), toyEnv(), EvalConfig{Samples: 0, Greedy: true, Sample: sample.Config{MaxNew: 2, EOS: []int32{0}}})
+	if err == nil || !strings.Contains(err.Error(), "-eval-samples") {
+		t.Fatalf("0 samples: error %v, want one naming -eval-samples", err)
+	}
+}
+
+// warmStart gives tr's model a few SFT steps on the toy answers, so that
+// its rollouts are sometimes right.
+func warmStart(t *testing.T, tr *Trainer, steps int) {
+	t.Helper()
+	oc := optim.DefaultConfig()
+	oc.LR = 0.02
+	opt, _ := optim.NewAdamW(oc, tr.M.B, tr.M.NumParams())
+	var batch []SFTExample
+	for _, it := range tr.Data {
+		batch = append(batch, SFTExample{Prompt: it.Prompt, Answer: []int32{it.Prompt[0], 0}})
+	}
+	for i := 0; i < steps; i++ {
+		if _, _, err := SFTStep(tr.M, opt, batch); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
