@@ -39,6 +39,7 @@ type Options struct {
 	Algo                                  string
 	Steps, Prompts, Rollouts, Minibatches int
 	PPOEpochs                             int
+	DAPORounds                            int
 	LR, ClipLow, ClipHigh, KL, AdvClip    float64
 	LogRatioClamp, KLClamp, DualClip      float64
 	DrGRPO                                bool
@@ -123,7 +124,8 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.SFTWarmup, "sft-warmup", 50, "SFT warm-up steps (then cosine to 10%)")
 	fs.Float64Var(&o.SFTLR, "sft-lr", 3e-3, "SFT peak learning rate")
 
-	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
+	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, dapo (GRPO with DAPO's dynamic sampling), prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
+	fs.IntVar(&o.DAPORounds, "dapo-rounds", 3, "-algo dapo: most extra generation rounds per step to refill the groups whose rewards are all equal")
 	fs.IntVar(&o.Steps, "steps", 96, "GRPO steps")
 	fs.IntVar(&o.Prompts, "prompts", 32, "prompts per GRPO step (N)")
 	fs.IntVar(&o.Rollouts, "rollouts", 8, "rollouts per prompt (n, the mean budget under a rollout controller)")

@@ -462,9 +462,12 @@ func (r *runner) rlConfig() (rl.Config, error) {
 		cfg.Alloc = rl.AllocSqrt
 	case "both":
 		cfg.PromptGDRO, cfg.Alloc = true, rl.AllocGDRO
+	case "dapo":
+		cfg.DynamicSampling = true
 	default:
-		return cfg, fmt.Errorf("-algo %q: use grpo, prompt-gdro, rollout-gdro, sqrt or both", o.Algo)
+		return cfg, fmt.Errorf("-algo %q: use grpo, dapo, prompt-gdro, rollout-gdro, sqrt or both", o.Algo)
 	}
+	cfg.ExtraRounds = o.DAPORounds
 	cfg.Prompt = gdro.PromptConfig{Eta: o.GEta, Gamma: o.GGamma, Beta: o.GBeta, WMax: o.GWMax, Clip: o.GClip, Floor: o.GFloor, NormShare: o.GNormShare}
 	cfg.Signal = rl.Signal(o.GSignal)
 	nmax := o.GNMax

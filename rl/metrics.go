@@ -10,8 +10,10 @@ import (
 type Metrics map[string]float64
 
 // metrics returns a finished step's metrics: the generation statistics over
-// every rollout generated, the update's means over its minibatches, the
-// timings and the per-bin figures.
+// every rollout generated (dropped ones included), the update's means over
+// its minibatches, the timings, the rollout counts (generated and trained
+// this step, generated in all steps so far, generation rounds) and the
+// per-bin figures of the trained groups.
 func (t *Trainer) metrics(b *batch, elapsed time.Duration) Metrics {
 	g, u := b.gen, b.upd
 	mt := Metrics{"step": float64(t.Step)}
@@ -36,6 +38,10 @@ func (t *Trainer) metrics(b *batch, elapsed time.Duration) Metrics {
 	mt["step_time"] = elapsed.Seconds()
 	mt["throughput/gen_tok_s"] = float64(g.tokens) / max(b.genTime.Seconds(), 1e-9)
 	mt["throughput/train_tok_s"] = float64(u.tokens) / max(b.trainDur.Seconds(), 1e-9)
+	mt["rollouts/generated"] = float64(g.rollouts)
+	mt["rollouts/kept"] = float64(len(b.rollouts))
+	mt["rollouts/total"] = float64(t.generated)
+	mt["rollouts/rounds"] = float64(b.rounds)
 	t.binMetrics(mt, b)
 	return mt
 }

@@ -15,12 +15,14 @@ type TrainerState struct {
 	RolloutGDRO  json.RawMessage `json:"rollout_gdro,omitempty"`
 	Sqrt         json.RawMessage `json:"sqrt_allocator,omitempty"`
 	SaidFallback bool            `json:"said_fallback,omitempty"`
+	// RolloutsGenerated counts the rollouts of the training steps so far.
+	RolloutsGenerated int `json:"rollouts_generated"`
 }
 
 // State captures the trainer for a checkpoint (the model and optimizer are
 // saved beside it).
 func (t *Trainer) State() (TrainerState, error) {
-	s := TrainerState{Step: t.Step, DataPosition: t.pos, SaidFallback: t.saidF}
+	s := TrainerState{Step: t.Step, DataPosition: t.pos, SaidFallback: t.saidF, RolloutsGenerated: t.generated}
 	var err error
 	if s.Classifier, err = json.Marshal(t.Cls); err != nil {
 		return s, fmt.Errorf("rl: classifier state: %w", err)
@@ -46,7 +48,11 @@ func (t *Trainer) State() (TrainerState, error) {
 // Restore sets the trainer from a checkpoint's state. The controllers it
 // restores must be the ones this trainer was built with.
 func (t *Trainer) Restore(s TrainerState) error {
-	t.Step, t.saidF, t.pos = s.Step, s.SaidFallback, s.DataPosition
+	t.Step, t.saidF, t.pos, t.generated = s.Step, s.SaidFallback, s.DataPosition, s.RolloutsGenerated
+	if t.Step > 0 && t.generated == 0 && !t.Cfg.DynamicSampling {
+		// A checkpoint from before the count: every step spent N·n̄.
+		t.generated = t.Step * t.Cfg.PromptsPerStep * t.Cfg.Rollouts
+	}
 	if err := json.Unmarshal(s.Classifier, t.Cls); err != nil {
 		return fmt.Errorf("rl: restoring the classifier: %w", err)
 	}

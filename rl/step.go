@@ -29,9 +29,10 @@ type rollout struct {
 type group struct {
 	data    int // index of the prompt in the training pool
 	bin     int
-	n       int // rollouts allocated
-	lo, hi  int // its rollouts are batch.rollouts[lo:hi]
-	correct int // rollouts judged correct
+	n       int  // rollouts allocated
+	lo, hi  int  // its rollouts are batch.rollouts[lo:hi]
+	correct int  // rollouts judged correct
+	equal   bool // all its rewards are equal: no GRPO gradient
 }
 
 // genStats sums what was generated and scored in a step, over every
@@ -58,6 +59,8 @@ type batch struct {
 	groups   []group
 	rollouts []rollout
 	chosen   map[int]int // rollouts per bin from a rollout controller; nil when fixed
+	dropped  []group     // generated but not trained (dynamic sampling); no rollouts
+	rounds   int         // generation rounds
 	gen      genStats
 	upd      updateStats
 	lr       float64 // learning rate of the update
@@ -151,6 +154,7 @@ func (t *Trainer) generate(b *batch) error {
 		return err
 	}
 	b.genTime += time.Since(start)
+	b.rounds++
 	for i := range b.groups {
 		g := &b.groups[i]
 		g.lo = len(b.rollouts)
@@ -184,7 +188,7 @@ func (t *Trainer) score(b *batch) error {
 			rs[j].adv = adv[j]
 		}
 		b.gen.groups++
-		if allEqual(rewards) {
+		if g.equal = allEqual(rewards); g.equal {
 			b.gen.zeroStd++
 		}
 	}
@@ -295,7 +299,10 @@ func (t *Trainer) observe(b *batch) error {
 			return fmt.Errorf("square-root allocator: %w", err)
 		}
 	}
-	return t.observeClassifier(b.groups)
+	if err := t.observeClassifier(b.groups); err != nil {
+		return err
+	}
+	return t.observeClassifier(b.dropped)
 }
 
 // signalValues returns the bins and values of the GDRO loss signal. With

@@ -200,10 +200,12 @@ func TestResumeMatchesStraightRun(t *testing.T) {
 		{"prompt-gdro", true, AllocFixed, SignalLoss},
 		{"rollout-gdro", false, AllocGDRO, SignalAuto},
 		{"both-sqrt", true, AllocSqrt, SignalError},
+		{"dapo", false, AllocFixed, SignalAuto},
 	} {
 		t.Run(setting.name, func(t *testing.T) {
 			cfg := toyConfig()
 			cfg.PromptGDRO, cfg.Alloc, cfg.Signal = setting.prompt, setting.alloc, setting.sig
+			cfg.DynamicSampling = setting.name == "dapo"
 			const k = 3
 			straight := newToyTrainer(t, cfg)
 			var want []Metrics
@@ -501,3 +503,97 @@ func warmStart(t *testing.T, tr *Trainer, steps int) {
 		}
 	}
 }
+
+// TestDynamicSampling: DAPO's dynamic sampling trains only on groups with
+// reward variance, refills from the pool for at most ExtraRounds rounds,
+// and counts every generated rollout, dropped ones included.
+func TestDynamicSampling(t *testing.T) {
+	cfg := toyConfig()
+	cfg.DynamicSampling, cfg.ExtraRounds = true, 3
+	N, n := cfg.PromptsPerStep, cfg.Rollouts
+	for _, tc := range []struct {
+		name      string
+		warmSteps int
+	}{
+		{"every group all wrong", 0},
+		{"some groups vary", 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newToyTrainer(t, cfg)
+			warmStart(t, tr, tc.warmSteps)
+			if tc.warmSteps == 0 {
+				tr.Env.Verifier = neverRight{}
+			}
+			total := 0
+			for step := 0; step < 3; step++ {
+				before := params(tr.M)
+				mt, err := tr.TrainStep()
+				if err != nil {
+					t.Fatal(err)
+				}
+				gen, kept, rounds := int(mt["rollouts/generated"]), int(mt["rollouts/kept"]), int(mt["rollouts/rounds"])
+				total += gen
+				if gen != rounds*N*n || rounds < 1 || rounds > 1+cfg.ExtraRounds {
+					t.Fatalf("step %d: %d rollouts generated in %d rounds, want %d per round", step+1, gen, rounds, N*n)
+				}
+				if kept > N*n || kept%n != 0 || (kept < N*n && rounds != 1+cfg.ExtraRounds) {
+					t.Fatalf("step %d: %d rollouts kept after %d rounds", step+1, kept, rounds)
+				}
+				if int(mt["rollouts/total"]) != total || tr.RolloutsGenerated() != total {
+					t.Fatalf("step %d: total %v / %d, want %d", step+1, mt["rollouts/total"], tr.RolloutsGenerated(), total)
+				}
+				if kept == 0 && !slices.Equal(before, params(tr.M)) {
+					t.Fatalf("step %d: no group kept, yet the model changed", step+1)
+				}
+				if tc.warmSteps == 0 && (kept != 0 || rounds != 1+cfg.ExtraRounds) {
+					t.Fatalf("step %d: all wrong, yet %d rollouts kept after %d rounds", step+1, kept, rounds)
+				}
+			}
+			if tc.warmSteps > 0 && total == 3*N*n {
+				t.Fatal("no group was ever dropped: the test does not exercise the refill")
+			}
+		})
+	}
+}
+
+// TestRefillKeepsOnlyVariedGroups: after the refill stage every trained
+// group has unequal rewards, holds its own rollouts, and there are at most N.
+func TestRefillKeepsOnlyVariedGroups(t *testing.T) {
+	cfg := toyConfig()
+	cfg.DynamicSampling = true
+	tr := newToyTrainer(t, cfg)
+	warmStart(t, tr, 8)
+	b := tr.newBatch(tr.poolIndices(cfg.PromptsPerStep), 0, 0)
+	for _, stage := range []func(*batch) error{tr.classify, tr.allocate, tr.generate, tr.score, tr.refill} {
+		if err := stage(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.groups) == 0 || len(b.groups) > cfg.PromptsPerStep {
+		t.Fatalf("%d groups kept, want 1..%d", len(b.groups), cfg.PromptsPerStep)
+	}
+	for i, g := range b.groups {
+		rs := b.rollouts[g.lo:g.hi]
+		var rewards []float64
+		for _, r := range rs {
+			if r.group != i {
+				t.Fatalf("group %d holds a rollout of group %d", i, r.group)
+			}
+			rewards = append(rewards, r.reward)
+		}
+		if allEqual(rewards) || g.equal {
+			t.Fatalf("group %d kept with rewards %v", i, rewards)
+		}
+	}
+	if b.start(len(b.groups)) != len(b.rollouts) || len(b.rollouts) != len(b.groups)*cfg.Rollouts {
+		t.Fatalf("%d rollouts for %d groups", len(b.rollouts), len(b.groups))
+	}
+	if len(b.groups)+len(b.dropped) != b.gen.groups {
+		t.Fatalf("%d kept + %d dropped groups, %d generated", len(b.groups), len(b.dropped), b.gen.groups)
+	}
+}
+
+// neverRight is a verifier that accepts nothing.
+type neverRight struct{}
+
+func (neverRight) Correct(tasks.Example, string) bool { return false }
