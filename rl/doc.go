@@ -16,19 +16,23 @@
 //  4. generate: n_i completions per prompt, keeping the sampling log-probs;
 //  5. score: verify each completion (reward ±1 or 1/0) and take GRPO
 //     advantages per prompt group, clipped to ±5;
-//  6. weigh: Prompt-GDRO gives each response its bin weight, which
+//  6. refill (DAPO's dynamic sampling, when on): drop the groups whose
+//     rewards are all equal and generate more prompts, for a bounded number
+//     of rounds, until N groups remain; every generated rollout counts;
+//  7. weigh: Prompt-GDRO gives each response its bin weight, which
 //     multiplies its advantage in the loss;
-//  7. update: PPO minibatches: forward the packed batch, token-mean clipped
+//  8. update: PPO minibatches: forward the packed batch, token-mean clipped
 //     surrogate (clip-low / clip-high), optional k3 KL to a frozen
-//     reference, backward, gradient clipping, AdamW; each response's
+//     reference (with verl's log-ratio and KL clamps and dual-clip as
+//     options), backward, gradient clipping, AdamW; each response's
 //     surrogate loss is recorded for GDRO;
-//  8. observe: update Prompt-GDRO's scores, Rollout-GDRO's arms and shadow
+//  9. observe: update Prompt-GDRO's scores, Rollout-GDRO's arms and shadow
 //     price (or the square-root allocator's variances) and the classifier;
-//  9. metrics: the step's figures, by the names of ARCHITECTURE.md.
+//  10. metrics: the step's figures, by the names of ARCHITECTURE.md.
 //
 // Trainer.Probe runs the optional probe pass before RL: one generation
-// pass over the pool that seeds the classifier through the same observe
-// stage.
+// pass over the pool (generate and score as in a step) that seeds the
+// classifier through the same update as the observe stage.
 //
 // Where this departs from textbook GRPO:
 //
