@@ -27,20 +27,21 @@ type Env struct {
 
 // Correct reports whether a completion answers the item: it must end with an
 // EOS id (a truncated completion is wrong) and its text, without the EOS id,
-// must pass the verifier.
+// must pass the verifier. The verifier sees every completion, truncated or
+// empty ones too, so a verifier that counts calls counts every rollout.
 func (e Env) Correct(it Item, c sample.Completion) bool {
-	if c.Truncated || len(c.Tokens) == 0 {
-		return false
-	}
 	toks := c.Tokens
-	last := toks[len(toks)-1]
-	for _, id := range e.EOS {
-		if last == id {
-			toks = toks[:len(toks)-1]
-			break
+	if len(toks) > 0 {
+		last := toks[len(toks)-1]
+		for _, id := range e.EOS {
+			if last == id {
+				toks = toks[:len(toks)-1]
+				break
+			}
 		}
 	}
-	return e.Verifier.Correct(it.Ex, e.Decode(toks))
+	ok := e.Verifier.Correct(it.Ex, e.Decode(toks))
+	return ok && !c.Truncated && len(c.Tokens) > 0
 }
 
 // Signal names the loss signal the GDRO controllers learn from.

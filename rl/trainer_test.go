@@ -597,3 +597,32 @@ func TestRefillKeepsOnlyVariedGroups(t *testing.T) {
 type neverRight struct{}
 
 func (neverRight) Correct(tasks.Example, string) bool { return false }
+
+// countingVerifier counts its calls and accepts everything.
+type countingVerifier struct{ calls int }
+
+func (v *countingVerifier) Correct(tasks.Example, string) bool { v.calls++; return true }
+
+// TestEnvCorrect: a truncated or empty completion is wrong, and the
+// verifier still sees it (a counting verifier counts every rollout).
+func TestEnvCorrect(t *testing.T) {
+	v := &countingVerifier{}
+	env := Env{Decode: toyDecode, Verifier: v, EOS: []int32{0}}
+	it := toyData(1)[0]
+	for _, tc := range []struct {
+		name string
+		c    sample.Completion
+		want bool
+	}{
+		{"ends with EOS", sample.Completion{Tokens: []int32{1, 0}}, true},
+		{"truncated", sample.Completion{Tokens: []int32{1, 2}, Truncated: true}, false},
+		{"empty", sample.Completion{}, false},
+	} {
+		if got := env.Correct(it, tc.c); got != tc.want {
+			t.Errorf("%s: correct %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if v.calls != 3 {
+		t.Fatalf("verifier called %d times for 3 completions", v.calls)
+	}
+}
