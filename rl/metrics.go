@@ -29,6 +29,7 @@ func (t *Trainer) metrics(b *batch, elapsed time.Duration) Metrics {
 	mt["loss"] = u.loss / n
 	mt["clip_ratio/low_mean"] = u.clipLow / n
 	mt["clip_ratio/high_mean"] = u.clipHigh / n
+	mt["clip_ratio/dual_mean"] = u.dual / n
 	mt["kl"] = u.kl / n
 	mt["entropy"] = u.entSum / float64(max(u.entTokens, 1))
 	mt["grad_norm"] = u.gradNorm / n

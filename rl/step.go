@@ -45,8 +45,8 @@ type genStats struct {
 
 // updateStats sums the PPO minibatch results of a step.
 type updateStats struct {
-	loss, clipLow, clipHigh, kl, entSum, gradNorm float64
-	entTokens, tokens, updates                    int
+	loss, clipLow, clipHigh, dual, kl, entSum, gradNorm float64
+	entTokens, tokens, updates                          int
 }
 
 // batch is one step in progress. The stages fill it in order: classify sets
@@ -265,6 +265,7 @@ func (s *updateStats) add(r mbResult) {
 	s.loss += r.loss.Loss
 	s.clipLow += r.loss.ClipLow
 	s.clipHigh += r.loss.ClipHigh
+	s.dual += r.loss.DualClip
 	s.kl += r.loss.KL
 	s.entSum += r.entSum
 	s.entTokens += r.entTokens
