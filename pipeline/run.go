@@ -346,8 +346,12 @@ func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResul
 		return nil, err
 	}
 	s := rl.Summarize(res, cfg.Samples)
-	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f  greedy %.3f  (%d prompts, %.1fs)",
-		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
+	greedy := "  greedy not run"
+	if cfg.Greedy {
+		greedy = fmt.Sprintf("  greedy %.3f", s.Greedy)
+	}
+	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f%s  (%d prompts, %.1fs)",
+		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, greedy, s.Prompts, time.Since(start).Seconds())
 	return res, nil
 }
 
