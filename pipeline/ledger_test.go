@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -69,5 +72,37 @@ func TestLedgerFlush(t *testing.T) {
 	}
 	if got := l.flush(rl.Metrics{}, 2); got != 0 {
 		t.Errorf("after a flush the next step starts empty; spent %d", got)
+	}
+}
+
+// TestLoadBaseEval: an evaluation of other prompts is refused, naming the
+// file and field.
+func TestLoadBaseEval(t *testing.T) {
+	dir := t.TempDir()
+	held := []rl.Item{{Ex: tasks.Example{ID: "h1"}}, {Ex: tasks.Example{ID: "h2"}}}
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := `{"k":8,"after_sft":[{"id":"h1","n":8},{"id":"h2","n":8}],"sft_bin_pass":[{"id":"h1","n":8},{"id":"h2","n":8}]}`
+	if be, err := LoadBaseEval(write("good.json", good), held); err != nil || be.K != 8 || len(be.BinPass) != 2 {
+		t.Fatalf("good file: %+v, %v", be, err)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"after_sft":[{"id":"h1"}],"sft_bin_pass":[{"id":"h1"},{"id":"h2"}]}`, "after_sft has 1 prompts"},
+		{`{"after_sft":[{"id":"h1"},{"id":"h2"}],"sft_bin_pass":[{"id":"h1"},{"id":"x"}]}`, `sft_bin_pass prompt 1 is "x"`},
+		{`{"after_sft":[{"id":"h1"},{"id":"h2"}]}`, "sft_bin_pass has 0 prompts"},
+		{`not json`, "bad.json"},
+	} {
+		_, err := LoadBaseEval(write("bad.json", tc.body), held)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.body, err, tc.want)
+		}
+	}
+	if _, err := LoadBaseEval(filepath.Join(dir, "missing.json"), held); err == nil || !strings.Contains(err.Error(), "-base-eval") {
+		t.Errorf("missing file: error %v", err)
 	}
 }
