@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/frontier-rl/frontier/pipeline"
+	"github.com/frontier-rl/frontier/rl"
 )
 
 // tinyRun is a run recipe small enough for a test (flags after --).
@@ -106,11 +110,21 @@ func stripTimes(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestResultsTableShape checks Table 1 and the per-level tables: a header
-// of metric columns, one row per method with a delta on every compared arm.
+// TestResultsTableShape checks Table 1 and the per-level tables on made-up
+// runs whose differences are known: a header of metric columns, one row per
+// method, a delta with its interval on every compared arm.
 func TestResultsTableShape(t *testing.T) {
 	dir := t.TempDir()
-	if err := run(context.Background(), mustConfig(t, tinyArgs(dir)), io.Discard); err != nil {
+	c := mustConfig(t, append([]string{"-out", dir, "-seeds", "2", "-arms", "grpo,prompt-gdro"}, tinyRun...))
+	if err := os.MkdirAll(c.dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := madeUpRuns()
+	tab, err := buildTable(c, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResults(c, data, tab, "test"); err != nil {
 		t.Fatal(err)
 	}
 	md := results(t, dir)
@@ -121,7 +135,7 @@ func TestResultsTableShape(t *testing.T) {
 	for i, tab := range tables[:4] {
 		head := cells(tab[0])
 		if i == 0 {
-			want := []string{"method", "overall mean@2", "overall pass@2", "overall greedy", "hard cells mean@2", "hard cells pass@2", "hard cells greedy"}
+			want := []string{"method", "overall mean@8", "overall pass@8", "overall greedy", "hard cells mean@8", "hard cells pass@8", "hard cells greedy"}
 			if !slices.Equal(head, want) {
 				t.Errorf("Table 1 header %q, want %q", head, want)
 			}
@@ -137,12 +151,65 @@ func TestResultsTableShape(t *testing.T) {
 			if len(cs) != len(head) {
 				t.Errorf("table %d row %d: %d cells, header %d", i, j, len(cs), len(head))
 			}
-			hasDelta := strings.Contains(row, "[")
-			if hasDelta != (cs[0] == "prompt-gdro") {
+			if strings.Contains(row, "[") != (cs[0] == "prompt-gdro") {
 				t.Errorf("table %d row %q: a delta only on the compared arm", i, row)
 			}
 		}
 	}
+	// prompt-gdro has one more correct sample of 8 on every prompt: +0.125
+	// everywhere, with no spread to resample.
+	if row := cells(tables[0][4]); row[1] != "0.688 (**+0.125 [+0.125, +0.125]**)" {
+		t.Errorf("Table 1 prompt-gdro mean@8 %q, want 0.688 (**+0.125 [+0.125, +0.125]**)", row[1])
+	}
+	// Hard cells: the quarter of the 12 cells with the lowest independent
+	// mean@8 among those with any correct sample: chain L6 (1/8), then the
+	// tie at 3/8 of chain L5 and sort L5; sort L6 (0/8) is left out.
+	if !strings.Contains(md, "seed 1: chain L5, chain L6, sort L5") {
+		t.Errorf("hard cells not listed as expected:\n%s", md)
+	}
+}
+
+// madeUpRuns are two seeds of 2 families x 6 levels x 2 prompts. After
+// SFT, a prompt of level L has 7-L of 8 samples correct (mean@8 3.5/8);
+// the independent pass differs (sort L6 has no correct sample in it);
+// grpo adds one correct sample to every prompt (4.5/8) and prompt-gdro one
+// more (5.5/8).
+func madeUpRuns() []*seedRuns {
+	var out []*seedRuns
+	for seed := uint64(1); seed <= 2; seed++ {
+		var sft, bins, grpo, pg []rl.PromptResult
+		for _, fam := range []string{"chain", "sort"} {
+			for level := 1; level <= 6; level++ {
+				for i := range 2 {
+					p := rl.PromptResult{ID: fmt.Sprintf("%s-%d-%d", fam, level, i), Family: fam, Level: level, N: 8, Correct: 7 - level, Greedy: level < 3}
+					sft = append(sft, p)
+					b := p
+					b.Correct = 8 - level
+					if fam == "chain" && level == 6 {
+						b.Correct = 1
+					}
+					if fam == "sort" && level == 6 {
+						b.Correct = 0
+					}
+					if fam == "sort" && level == 5 {
+						b.Correct = 3
+					}
+					bins = append(bins, b)
+					g := p
+					g.Correct = min(p.Correct+1, 8)
+					grpo = append(grpo, g)
+					q := g
+					q.Correct = g.Correct + 1
+					pg = append(pg, q)
+				}
+			}
+		}
+		be := &pipeline.BaseEval{Seed: seed, K: 8, AfterSFT: sft, BinPass: bins}
+		sr := &seedRuns{seed: seed, sft: be, arms: map[string]*armRun{"grpo": {after: grpo}, "prompt-gdro": {after: pg}}}
+		sr.hard = hardCells(be.BinPass, be.K, 0.25)
+		out = append(out, sr)
+	}
+	return out
 }
 
 // mdTables splits markdown into its tables (each a list of lines).
