@@ -204,9 +204,23 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
 		}
 	}
+	if o.Data == "" && o.ModelDir == "" && o.Resume == "" {
+		if err := o.builtinConfig().Validate(); err != nil {
+			return err
+		}
+		if floor := 256 + len(tinySpecials); o.Vocab < floor {
+			return fmt.Errorf("-vocab %d: need at least %d (256 byte tokens and %d special tokens)", o.Vocab, floor, len(tinySpecials))
+		}
+	}
 	r := &runner{o: o, w: &world{}}
-	_, err := r.rlConfig()
-	return err
+	cfg, err := r.rlConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := gdro.NewClassifier(cfg.Classifier); err != nil {
+		return fmt.Errorf("classifier (-gdro-bins, -gdro-edges, -gdro-window, -gdro-hysteresis): %w", err)
+	}
+	return nil
 }
 
 func (r *runner) rlStep() int {

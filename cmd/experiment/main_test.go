@@ -259,6 +259,10 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--", "-lr", "x"}, "lr"},
 		{[]string{"--", "-save-dtype", "f8"}, "save-dtype"},
 		{[]string{"--", "-sft-steps", "10", "-sft-warmup", "20"}, "sft-warmup"},
+		{[]string{"--", "-families", "sort,poetry"}, "poetry"},
+		{[]string{"--", "-vocab", "100"}, "-vocab"},
+		{[]string{"--", "-gdro-edges", "0.5,0.2"}, "classifier"},
+		{[]string{"--", "-eval-samples", "0"}, "-eval-samples"},
 	} {
 		_, err := parseConfig(append([]string{"-out", out}, tc.args...), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
