@@ -387,7 +387,9 @@ func (r *runner) baseline() error {
 		}
 		r.state.SFTEval = res
 	}
-	if r.state.SFTBinEval == nil {
+	// A run resumed from a checkpoint older than the independent pass has
+	// no SFT model any more to score: its report leaves out the bin rows.
+	if r.state.SFTBinEval == nil && r.state.RL == nil {
 		cfg := r.evalConfig()
 		cfg.Seed ^= binEvalSeed
 		cfg.Greedy = false
