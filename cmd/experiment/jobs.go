@@ -80,7 +80,9 @@ func (c *config) args(j *job) []string {
 	// The budget binds; the step cap only guards against a run that spends
 	// nothing (every step generates at least one rollout per prompt).
 	steps := c.budget()/max(c.recipe.Prompts, 1) + 1
-	return append(a, "-algo", j.arm, "-model", j.sft.dir, "-base-eval", filepath.Join(j.sft.dir, "eval.json"),
+	// -sft-steps 0: the arm starts from the SFT model, whatever the recipe's
+	// SFT length.
+	return append(a, "-algo", j.arm, "-sft-steps", "0", "-model", j.sft.dir, "-base-eval", filepath.Join(j.sft.dir, "eval.json"),
 		"-rollout-budget", strconv.Itoa(c.budget()), "-steps", strconv.Itoa(steps))
 }
 

@@ -64,6 +64,11 @@ func TestEndToEndAndResume(t *testing.T) {
 			t.Errorf("missing %s", f)
 		}
 	}
+	// An arm starts from its seed's SFT model: it trains no SFT of its own
+	// even though the recipe sets -sft-steps.
+	if armLog, err := os.ReadFile(filepath.Join(straight, "experiment", "seed1", "grpo.log")); err != nil || strings.Contains(string(armLog), "SFT:") {
+		t.Errorf("the grpo arm ran SFT again (or has no log: %v)", err)
+	}
 	if n := strings.Count(log.String(), " done in "); n != 6 {
 		t.Errorf("%d progress lines with 'done in', want 6 (2 SFTs + 4 arms):\n%s", n, log.String())
 	}
