@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,6 +94,8 @@ func (c *config) execute(ctx context.Context, j *job) (bool, string, error) {
 	args := c.args(j)
 	if ck, err := rl.LatestCheckpoint(j.dir); err == nil && ck != "" {
 		args = []string{"-resume", j.dir, "-threads", strconv.Itoa(c.Threads)}
+	} else if hasCheckpoints(j.dir) {
+		return false, "", fmt.Errorf("%s: %s holds checkpoints but none can be resumed (%v); move it away to start the run again", j.label(), j.dir, err)
 	} else if err := os.RemoveAll(j.dir); err != nil {
 		// A directory without a checkpoint holds nothing to resume.
 		return false, "", fmt.Errorf("%s: %w", j.label(), err)
@@ -134,6 +137,18 @@ func (c *config) execute(ctx context.Context, j *job) (bool, string, error) {
 		return false, "", err
 	}
 	return true, summaryNote(j, mark), nil
+}
+
+// hasCheckpoints reports whether a run directory holds any checkpoint
+// directory.
+func hasCheckpoints(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "checkpoint-") {
+			return true
+		}
+	}
+	return false
 }
 
 // summaryNote is a finished job's held-out result in a few words.
