@@ -245,3 +245,6 @@ func (o *Options) edges() ([]float64, error) {
 	}
 	return e, nil
 }
+
+// IsSet reports whether the flag name was given on the command line.
+func (o *Options) IsSet(name string) bool { return o.set[name] }

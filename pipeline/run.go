@@ -204,9 +204,23 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
 		}
 	}
+	if o.Data == "" && o.ModelDir == "" && o.Resume == "" {
+		if err := o.builtinConfig().Validate(); err != nil {
+			return err
+		}
+		if floor := 256 + len(tinySpecials); o.Vocab < floor {
+			return fmt.Errorf("-vocab %d: need at least %d (256 byte tokens and %d special tokens)", o.Vocab, floor, len(tinySpecials))
+		}
+	}
 	r := &runner{o: o, w: &world{}}
-	_, err := r.rlConfig()
-	return err
+	cfg, err := r.rlConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := gdro.NewClassifier(cfg.Classifier); err != nil {
+		return fmt.Errorf("classifier (-gdro-bins, -gdro-edges, -gdro-window, -gdro-hysteresis): %w", err)
+	}
+	return nil
 }
 
 func (r *runner) rlStep() int {
@@ -346,8 +360,12 @@ func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResul
 		return nil, err
 	}
 	s := rl.Summarize(res, cfg.Samples)
-	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f  greedy %.3f  (%d prompts, %.1fs)",
-		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
+	greedy := "  greedy not run"
+	if cfg.Greedy {
+		greedy = fmt.Sprintf("  greedy %.3f", s.Greedy)
+	}
+	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f%s  (%d prompts, %.1fs)",
+		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, greedy, s.Prompts, time.Since(start).Seconds())
 	return res, nil
 }
 
@@ -369,7 +387,9 @@ func (r *runner) baseline() error {
 		}
 		r.state.SFTEval = res
 	}
-	if r.state.SFTBinEval == nil {
+	// A run resumed from a checkpoint older than the independent pass has
+	// no SFT model any more to score: its report leaves out the bin rows.
+	if r.state.SFTBinEval == nil && r.state.RL == nil {
 		cfg := r.evalConfig()
 		cfg.Seed ^= binEvalSeed
 		cfg.Greedy = false
