@@ -39,7 +39,9 @@ type Options struct {
 	Algo                                  string
 	Steps, Prompts, Rollouts, Minibatches int
 	PPOEpochs                             int
+	DAPORounds                            int
 	LR, ClipLow, ClipHigh, KL, AdvClip    float64
+	LogRatioClamp, KLClamp, DualClip      float64
 	DrGRPO                                bool
 	Temperature, TopP                     float64
 	TopK, MaxNew                          int
@@ -122,7 +124,8 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.SFTWarmup, "sft-warmup", 50, "SFT warm-up steps (then cosine to 10%)")
 	fs.Float64Var(&o.SFTLR, "sft-lr", 3e-3, "SFT peak learning rate")
 
-	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
+	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, dapo (GRPO with DAPO's dynamic sampling), prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
+	fs.IntVar(&o.DAPORounds, "dapo-rounds", 3, "-algo dapo: most extra generation rounds per step to refill the groups whose rewards are all equal")
 	fs.IntVar(&o.Steps, "steps", 96, "GRPO steps")
 	fs.IntVar(&o.Prompts, "prompts", 32, "prompts per GRPO step (N)")
 	fs.IntVar(&o.Rollouts, "rollouts", 8, "rollouts per prompt (n, the mean budget under a rollout controller)")
@@ -131,7 +134,10 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.LR, "lr", 3e-5, "GRPO learning rate (AdamW, constant)")
 	fs.Float64Var(&o.ClipLow, "clip-low", 0.2, "PPO ratio clip below (1-eps_low)")
 	fs.Float64Var(&o.ClipHigh, "clip-high", 0.28, "PPO ratio clip above (1+eps_high, DAPO clip-higher)")
-	fs.Float64Var(&o.KL, "kl", 0, "k3 KL coefficient to the frozen starting policy (paper: 0.001)")
+	fs.Float64Var(&o.KL, "kl", 0.001, "k3 KL coefficient to the frozen starting policy (0 = off; the released GDRO scripts use 0.001)")
+	fs.Float64Var(&o.LogRatioClamp, "logratio-clamp", 20, "clamp the log-ratios to +-this before exp (0 = off; verl: 20)")
+	fs.Float64Var(&o.KLClamp, "kl-clamp", 10, "clamp each token's k3 KL value to +-this (0 = off; verl: 10)")
+	fs.Float64Var(&o.DualClip, "dual-clip", 3, "dual-clip PPO: a token with a negative advantage A costs at most -A*c (0 = off; verl: 3)")
 	fs.Float64Var(&o.AdvClip, "adv-clip", 5, "advantages are clipped to +-this")
 	fs.BoolVar(&o.DrGRPO, "dr-grpo", false, "mean-only advantages (Dr.GRPO) instead of z-scores")
 	fs.Float64Var(&o.Temperature, "temperature", 1, "rollout temperature")
@@ -156,8 +162,8 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.GClip, "gdro-clip", 5, "Prompt-GDRO score clip C (0 = none)")
 	fs.Float64Var(&o.GFloor, "gdro-floor", 0.02, "Prompt-GDRO share-normalisation floor")
 	fs.BoolVar(&o.GNormShare, "gdro-norm-share", true, "Prompt-GDRO: divide each bin's loss by its share of the batch")
-	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy) or auto")
-	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code or paper")
+	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy), variance (squared standard error of the prompt's mean reward; Rollout-GDRO with -gdro-arm-sign paper) or auto (loss with 2+ minibatches, else error)")
+	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code (needs -gdro-signal loss: with a signal that is never negative it is fixed allocation) or paper")
 	fs.IntVar(&o.GNMin, "gdro-nmin", 2, "Rollout-GDRO / sqrt: fewest rollouts per prompt")
 	fs.IntVar(&o.GNMax, "gdro-nmax", 0, "Rollout-GDRO / sqrt: most rollouts per prompt (0 = 3 x rollouts)")
 	fs.Float64Var(&o.GArmEta, "gdro-arm-eta", 0.65, "Rollout-GDRO arm softmax step size")

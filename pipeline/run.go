@@ -204,9 +204,23 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
 		}
 	}
+	if o.Data == "" && o.ModelDir == "" && o.Resume == "" {
+		if err := o.builtinConfig().Validate(); err != nil {
+			return err
+		}
+		if floor := 256 + len(tinySpecials); o.Vocab < floor {
+			return fmt.Errorf("-vocab %d: need at least %d (256 byte tokens and %d special tokens)", o.Vocab, floor, len(tinySpecials))
+		}
+	}
 	r := &runner{o: o, w: &world{}}
-	_, err := r.rlConfig()
-	return err
+	cfg, err := r.rlConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := gdro.NewClassifier(cfg.Classifier); err != nil {
+		return fmt.Errorf("classifier (-gdro-bins, -gdro-edges, -gdro-window, -gdro-hysteresis): %w", err)
+	}
+	return nil
 }
 
 func (r *runner) rlStep() int {
@@ -346,8 +360,12 @@ func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResul
 		return nil, err
 	}
 	s := rl.Summarize(res, cfg.Samples)
-	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f  greedy %.3f  (%d prompts, %.1fs)",
-		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
+	greedy := "  greedy not run"
+	if cfg.Greedy {
+		greedy = fmt.Sprintf("  greedy %.3f", s.Greedy)
+	}
+	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f%s  (%d prompts, %.1fs)",
+		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, greedy, s.Prompts, time.Since(start).Seconds())
 	return res, nil
 }
 
@@ -369,7 +387,9 @@ func (r *runner) baseline() error {
 		}
 		r.state.SFTEval = res
 	}
-	if r.state.SFTBinEval == nil {
+	// A run resumed from a checkpoint older than the independent pass has
+	// no SFT model any more to score: its report leaves out the bin rows.
+	if r.state.SFTBinEval == nil && r.state.RL == nil {
 		cfg := r.evalConfig()
 		cfg.Seed ^= binEvalSeed
 		cfg.Greedy = false
@@ -448,7 +468,8 @@ func (r *runner) rlConfig() (rl.Config, error) {
 	cfg := rl.DefaultConfig()
 	cfg.Seed = o.Seed
 	cfg.PromptsPerStep, cfg.Rollouts, cfg.Minibatches, cfg.PPOEpochs = o.Prompts, o.Rollouts, o.Minibatches, o.PPOEpochs
-	cfg.Loss = rl.LossConfig{ClipLow: o.ClipLow, ClipHigh: o.ClipHigh, KLCoef: o.KL}
+	cfg.Loss = rl.LossConfig{ClipLow: o.ClipLow, ClipHigh: o.ClipHigh, KLCoef: o.KL,
+		LogRatioClamp: o.LogRatioClamp, KLClamp: o.KLClamp, DualClip: o.DualClip}
 	cfg.AdvClip, cfg.MeanOnly, cfg.Reward = o.AdvClip, o.DrGRPO, o.Reward
 	cfg.Sample = sample.Config{Temperature: o.Temperature, TopP: o.TopP, TopK: o.TopK, MaxNew: o.MaxNew, EOS: r.w.eos}
 	switch o.Algo {
@@ -456,16 +477,19 @@ func (r *runner) rlConfig() (rl.Config, error) {
 	case "prompt-gdro":
 		cfg.PromptGDRO = true
 	case "rollout-gdro":
-		cfg.Alloc = "gdro"
+		cfg.Alloc = rl.AllocGDRO
 	case "sqrt":
-		cfg.Alloc = "sqrt"
+		cfg.Alloc = rl.AllocSqrt
 	case "both":
-		cfg.PromptGDRO, cfg.Alloc = true, "gdro"
+		cfg.PromptGDRO, cfg.Alloc = true, rl.AllocGDRO
+	case "dapo":
+		cfg.DynamicSampling = true
 	default:
-		return cfg, fmt.Errorf("-algo %q: use grpo, prompt-gdro, rollout-gdro, sqrt or both", o.Algo)
+		return cfg, fmt.Errorf("-algo %q: use grpo, dapo, prompt-gdro, rollout-gdro, sqrt or both", o.Algo)
 	}
+	cfg.ExtraRounds = o.DAPORounds
 	cfg.Prompt = gdro.PromptConfig{Eta: o.GEta, Gamma: o.GGamma, Beta: o.GBeta, WMax: o.GWMax, Clip: o.GClip, Floor: o.GFloor, NormShare: o.GNormShare}
-	cfg.Signal = o.GSignal
+	cfg.Signal = rl.Signal(o.GSignal)
 	nmax := o.GNMax
 	if nmax == 0 {
 		nmax = 3 * o.Rollouts
@@ -481,7 +505,7 @@ func (r *runner) rlConfig() (rl.Config, error) {
 		return cfg, err
 	}
 	cfg.Stat, cfg.StatK = o.GStat, o.GK
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // grpo runs the RL phase, then the final evaluation and reports.
@@ -521,9 +545,15 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		}
 	}
 	if o.GProbe && !r.state.Probed {
-		if err := r.probe(tr); err != nil {
+		n, err := tr.Probe()
+		if err != nil {
 			return err
 		}
+		// The probe's rollouts count against the budget here, not in the
+		// first step's figures.
+		led.flush(rl.Metrics{}, tr.Cls.NumBins())
+		r.state.Probed = true
+		r.state.Spent += n
 	}
 	metricsPath := filepath.Join(r.dir, "metrics.jsonl")
 	history, err := readMetrics(metricsPath, tr.Step)
@@ -654,46 +684,6 @@ func (r *runner) reference() (*model.Model, error) {
 		}
 	}
 	return model.Load(dir, r.w.m.B)
-}
-
-// probe seeds the classifier from one generation pass over the pool.
-func (r *runner) probe(tr *rl.Trainer) error {
-	start := time.Now()
-	var reqs []sample.Request
-	for i, it := range tr.Data {
-		seeds := make([]uint64, r.o.Rollouts)
-		for j := range seeds {
-			seeds[j] = sample.Seed(r.o.Seed, -2, i, j)
-		}
-		reqs = append(reqs, sample.Request{Prompt: it.Prompt, Seeds: seeds})
-	}
-	for lo := 0; lo < len(reqs); lo += 64 {
-		hi := min(lo+64, len(reqs))
-		comps, err := sample.Generate(r.w.m, reqs[lo:hi], tr.Cfg.Sample)
-		if err != nil {
-			return fmt.Errorf("probe pass: %w", err)
-		}
-		for i, cs := range comps {
-			it := tr.Data[lo+i]
-			c := 0
-			for _, comp := range cs {
-				if r.w.env.Correct(it, comp) {
-					c++
-				}
-			}
-			v, err := gdro.StepStat(tr.Cfg.Stat, len(cs), c, max(tr.Cfg.StatK, 1))
-			if err != nil {
-				return err
-			}
-			if err := tr.Cls.Observe(it.Ex.ID, v); err != nil {
-				return err
-			}
-		}
-	}
-	r.state.Probed = true
-	r.state.Spent += len(reqs) * r.o.Rollouts // probe rollouts count against the budget
-	r.logf("gdro: probe pass seeded the classifier with %d prompts x %d rollouts (%.1fs)", len(reqs), r.o.Rollouts, time.Since(start).Seconds())
-	return nil
 }
 
 // saveFinal writes the final model into the run directory itself (Hugging

@@ -60,36 +60,61 @@ func SaveCheckpoint(runDir, name string, ck Checkpoint) (string, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	hook := func(f string) {
-		if ck.afterFile != nil {
-			ck.afterFile(f)
-		}
+	if err := ck.writeFiles(tmp, name); err != nil {
+		return "", err
 	}
-	if err := ck.Model.Save(tmp, ck.DType); err != nil {
-		return "", fmt.Errorf("rl: checkpoint %s: %w", name, err)
+	final, err := installCheckpoint(runDir, tmp, name)
+	if err != nil {
+		return "", err
 	}
-	hook("model.safetensors")
+	ok = true
+	ck.hook("rename")
+	if err := weights.WriteFileAtomic(filepath.Join(runDir, LatestFile), []byte(name+"\n"), 0o644); err != nil {
+		return final, fmt.Errorf("rl: checkpoint: %w", err)
+	}
+	keep := ck.Keep
+	if keep <= 0 {
+		keep = 2
+	}
+	prune(runDir, name, keep)
+	return final, nil
+}
+
+// hook calls the test hook, if any, after file f is written.
+func (ck Checkpoint) hook(f string) {
+	if ck.afterFile != nil {
+		ck.afterFile(f)
+	}
+}
+
+// writeFiles writes the checkpoint's files into dir: the model, the
+// optimizer moments, the trainer state and the extra files.
+func (ck Checkpoint) writeFiles(dir, name string) error {
+	if err := ck.Model.Save(dir, ck.DType); err != nil {
+		return fmt.Errorf("rl: checkpoint %s: %w", name, err)
+	}
+	ck.hook("model.safetensors")
 	if ck.Opt != nil {
 		m, v, step := ck.Opt.State()
 		n := len(m)
-		err := weights.WriteFile(filepath.Join(tmp, OptimizerFile), []weights.Tensor{
+		err := weights.WriteFile(filepath.Join(dir, OptimizerFile), []weights.Tensor{
 			{Name: "exp_avg", Shape: []int{n}, Data: m},
 			{Name: "exp_avg_sq", Shape: []int{n}, Data: v},
 		}, weights.F32, map[string]string{"format": "pt", "step": strconv.Itoa(step)})
 		if err != nil {
-			return "", fmt.Errorf("rl: checkpoint %s: %w", name, err)
+			return fmt.Errorf("rl: checkpoint %s: %w", name, err)
 		}
-		hook(OptimizerFile)
+		ck.hook(OptimizerFile)
 	}
 	if ck.State != nil {
 		js, err := json.MarshalIndent(ck.State, "", "  ")
 		if err != nil {
-			return "", fmt.Errorf("rl: checkpoint %s: encoding trainer state: %w", name, err)
+			return fmt.Errorf("rl: checkpoint %s: encoding trainer state: %w", name, err)
 		}
-		if err := weights.WriteFileAtomic(filepath.Join(tmp, StateFile), append(js, '\n'), 0o644); err != nil {
-			return "", fmt.Errorf("rl: checkpoint %s: %w", name, err)
+		if err := weights.WriteFileAtomic(filepath.Join(dir, StateFile), append(js, '\n'), 0o644); err != nil {
+			return fmt.Errorf("rl: checkpoint %s: %w", name, err)
 		}
-		hook(StateFile)
+		ck.hook(StateFile)
 	}
 	names := make([]string, 0, len(ck.Files))
 	for f := range ck.Files {
@@ -97,11 +122,17 @@ func SaveCheckpoint(runDir, name string, ck Checkpoint) (string, error) {
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		if err := weights.WriteFileAtomic(filepath.Join(tmp, f), ck.Files[f], 0o644); err != nil {
-			return "", fmt.Errorf("rl: checkpoint %s: %w", name, err)
+		if err := weights.WriteFileAtomic(filepath.Join(dir, f), ck.Files[f], 0o644); err != nil {
+			return fmt.Errorf("rl: checkpoint %s: %w", name, err)
 		}
-		hook(f)
+		ck.hook(f)
 	}
+	return nil
+}
+
+// installCheckpoint renames the complete temporary directory tmp to
+// runDir/name and returns that path.
+func installCheckpoint(runDir, tmp, name string) (string, error) {
 	final := filepath.Join(runDir, name)
 	if _, err := os.Stat(final); err == nil {
 		// A checkpoint of the same name (a re-run of the same step after a
@@ -116,16 +147,6 @@ func SaveCheckpoint(runDir, name string, ck Checkpoint) (string, error) {
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("rl: checkpoint: %w", err)
 	}
-	ok = true
-	hook("rename")
-	if err := weights.WriteFileAtomic(filepath.Join(runDir, LatestFile), []byte(name+"\n"), 0o644); err != nil {
-		return final, fmt.Errorf("rl: checkpoint: %w", err)
-	}
-	keep := ck.Keep
-	if keep <= 0 {
-		keep = 2
-	}
-	prune(runDir, name, keep)
 	return final, nil
 }
 

@@ -96,8 +96,10 @@ func SummarizeBy(prs []PromptResult, k int, key func(PromptResult) string) ([]st
 // Seeds depend on the item's position and the sample index only, so two
 // evaluations of different checkpoints use the same random numbers.
 func Evaluate(m *model.Model, items []Item, env Env, cfg EvalConfig) ([]PromptResult, error) {
-	if cfg.Samples < 1 && !cfg.Greedy {
-		return nil, fmt.Errorf("rl: evaluation with no samples and no greedy pass")
+	if cfg.Samples < 1 {
+		// Summaries average over the sampled prompts: with no samples they
+		// would report every figure, greedy included, over 0 prompts.
+		return nil, fmt.Errorf("rl: evaluation with %d samples per prompt: need at least 1 (-eval-samples)", cfg.Samples)
 	}
 	bp := cfg.BatchPrompts
 	if bp <= 0 {
@@ -112,7 +114,7 @@ func Evaluate(m *model.Model, items []Item, env Env, cfg EvalConfig) ([]PromptRe
 		for i := lo; i < hi; i++ {
 			seeds := make([]uint64, cfg.Samples)
 			for j := range seeds {
-				seeds[j] = sample.Seed(cfg.Seed, -1, i, j)
+				seeds[j] = sample.Seed(cfg.Seed, evalSeedStep, i, j)
 			}
 			reqs = append(reqs, sample.Request{Prompt: items[i].Prompt, Seeds: seeds})
 		}

@@ -49,15 +49,29 @@ func heatPanel(title string, g [][]float64) *plot.Plot {
 		hi = lo + 1e-9
 	}
 	p.Title.Text = fmt.Sprintf("%s (blue %.3g .. red %.3g; grey: bin empty)", title, lo, hi)
+	if !hasNaN(g) {
+		p.Title.Text = fmt.Sprintf("%s (blue %.3g .. red %.3g)", title, lo, hi)
+	}
 	pal := moreland.SmoothBlueRed()
 	pal.SetMin(lo)
 	pal.SetMax(hi)
 	hm := plotter.NewHeatMap(binGrid(g), pal.Palette(64))
 	hm.Min, hm.Max = lo, hi
 	hm.NaN = color.Gray{Y: 220}
-	hm.Rasterized = true
 	p.Add(hm)
 	return p
+}
+
+// hasNaN reports whether a grid has an empty entry.
+func hasNaN(g [][]float64) bool {
+	for _, row := range g {
+		for _, v := range row {
+			if math.IsNaN(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeCurriculum draws an arm's three heat maps into one PNG.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,39 +81,44 @@ func (c *config) args(j *job) []string {
 	// The budget binds; the step cap only guards against a run that spends
 	// nothing (every step generates at least one rollout per prompt).
 	steps := c.budget()/max(c.recipe.Prompts, 1) + 1
-	return append(a, "-algo", j.arm, "-model", j.sft.dir, "-base-eval", filepath.Join(j.sft.dir, "eval.json"),
+	// -sft-steps 0: the arm starts from the SFT model, whatever the recipe's
+	// SFT length.
+	return append(a, "-algo", j.arm, "-sft-steps", "0", "-model", j.sft.dir, "-base-eval", filepath.Join(j.sft.dir, "eval.json"),
 		"-rollout-budget", strconv.Itoa(c.budget()), "-steps", strconv.Itoa(steps))
 }
 
 // execute runs (or resumes) one job, logging into its run directory, and
-// marks it done. It reports whether it finished (false: interrupted).
-func (c *config) execute(ctx context.Context, j *job) (bool, error) {
+// marks it done. It reports whether it finished (false: interrupted) and
+// a one-line summary of a finished job.
+func (c *config) execute(ctx context.Context, j *job) (bool, string, error) {
 	args := c.args(j)
 	if ck, err := rl.LatestCheckpoint(j.dir); err == nil && ck != "" {
 		args = []string{"-resume", j.dir, "-threads", strconv.Itoa(c.Threads)}
+	} else if hasCheckpoints(j.dir) {
+		return false, "", fmt.Errorf("%s: %s holds checkpoints but none can be resumed (%v); move it away to start the run again", j.label(), j.dir, err)
 	} else if err := os.RemoveAll(j.dir); err != nil {
 		// A directory without a checkpoint holds nothing to resume.
-		return false, fmt.Errorf("%s: %w", j.label(), err)
+		return false, "", fmt.Errorf("%s: %w", j.label(), err)
 	}
 	o, err := pipeline.ParseFlags(args, io.Discard)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", j.label(), err)
+		return false, "", fmt.Errorf("%s: %w", j.label(), err)
 	}
 	if err := os.MkdirAll(filepath.Dir(j.dir), 0o755); err != nil {
-		return false, err
+		return false, "", err
 	}
 	logPath := j.dir + ".log"
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	defer log.Close()
 	start := time.Now()
 	if err := pipeline.Run(ctx, o, log); err != nil {
-		return false, fmt.Errorf("%s (log %s): %w", j.label(), logPath, err)
+		return false, "", fmt.Errorf("%s (log %s): %w", j.label(), logPath, err)
 	}
 	if ctx.Err() != nil {
-		return false, nil
+		return false, "", nil
 	}
 	mark := doneMark{Seconds: time.Since(start).Seconds()}
 	if j.arm != "" {
@@ -127,7 +133,40 @@ func (c *config) execute(ctx context.Context, j *job) (bool, error) {
 		}
 	}
 	js, _ := json.Marshal(mark)
-	return true, weights.WriteFileAtomic(filepath.Join(j.dir, doneFile), append(js, '\n'), 0o644)
+	if err := weights.WriteFileAtomic(filepath.Join(j.dir, doneFile), append(js, '\n'), 0o644); err != nil {
+		return false, "", err
+	}
+	return true, summaryNote(j, mark), nil
+}
+
+// hasCheckpoints reports whether a run directory holds any checkpoint
+// directory.
+func hasCheckpoints(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "checkpoint-") {
+			return true
+		}
+	}
+	return false
+}
+
+// summaryNote is a finished job's held-out result in a few words.
+func summaryNote(j *job, mark doneMark) string {
+	be, err := readEval(filepath.Join(j.dir, "eval.json"))
+	if err != nil {
+		return ""
+	}
+	res := be.AfterRL
+	if j.arm == "" {
+		res = be.AfterSFT
+	}
+	s := rl.Summarize(res, be.K)
+	note := fmt.Sprintf("mean@%d %.3f  pass@%d %.3f  greedy %.3f", be.K, s.MeanK, be.K, s.PassK, s.Greedy)
+	if j.arm != "" {
+		note += fmt.Sprintf("  (%d rollouts, %d steps)", mark.Spent, mark.Steps)
+	}
+	return note
 }
 
 // scheduler hands jobs to workers in plan order, an arm only once its SFT
@@ -200,8 +239,8 @@ func (s *scheduler) work(ctx context.Context) {
 		}
 		s.line("%-22s started", j.label())
 		t0 := time.Now()
-		ok, err := s.c.execute(ctx, j)
-		s.finish(j, ok, err, time.Since(t0).Seconds())
+		ok, note, err := s.c.execute(ctx, j)
+		s.finish(j, ok, note, err, time.Since(t0).Seconds())
 	}
 }
 
@@ -224,7 +263,7 @@ func (s *scheduler) next(ctx context.Context) *job {
 }
 
 // finish records a job's end and prints its line with the ETA.
-func (s *scheduler) finish(j *job, ok bool, err error, secs float64) {
+func (s *scheduler) finish(j *job, ok bool, note string, err error, secs float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.cond.Broadcast()
@@ -246,8 +285,8 @@ func (s *scheduler) finish(j *job, ok bool, err error, secs float64) {
 	}
 	s.count[kind]++
 	s.secs[kind] += secs
-	fmt.Fprintf(s.out, "%-22s done in %s  [%d/%d, %s elapsed, ETA %s]\n", j.label(), fmtDur(secs),
-		s.finishedCount(), s.total, fmtDur(time.Since(s.start).Seconds()), s.eta())
+	fmt.Fprintf(s.out, "%-22s done in %s  [%d/%d, %s elapsed, ETA %s]  %s\n", j.label(), fmtDur(secs),
+		s.finishedCount(), s.total, fmtDur(time.Since(s.start).Seconds()), s.eta(), note)
 }
 
 // finishedCount is the number of jobs finished in this process.

@@ -99,13 +99,15 @@ func budgetTable(sb *strings.Builder, c *config, data []*seedRuns) {
 			a := sr.arms[arm]
 			spent = append(spent, float64(a.mark.Spent))
 			steps = append(steps, float64(len(a.metrics)))
-			secs += a.mark.Seconds
+			for _, m := range a.metrics {
+				secs += m["step_time"]
+			}
 		}
 		rows = append(rows, []string{arm, fmt.Sprintf("%.0f", sum(spent)/float64(len(spent))),
 			fmt.Sprintf("%.0f - %.0f", slices.Min(spent), slices.Max(spent)), fmt.Sprintf("%.1f", sum(steps)/float64(len(steps))),
 			fmt.Sprintf("%.0f", secs/float64(len(data)))})
 	}
-	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "GRPO steps", "seconds per run"}, rows)
+	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "GRPO steps", "RL seconds per run"}, rows)
 }
 
 // effGradTable reports, per arm and bin, the share of zero-variance groups
