@@ -197,8 +197,14 @@ unsample() { kill "$SMI" 2>/dev/null && wait "$SMI" 2>/dev/null; }
 # unit_tests runs every top-level test of the kernels/cuda binary in its own
 # process (a fault is sticky in its context), then the model test binary.
 unit_tests() {
-	local bin=$1 t rc=0
-	for t in $(cd kernels/cuda && "$bin/cuda.test" -test.list '.*' | grep '^Test'); do
+	local bin=$1 t rc=0 list
+	if ! list=$(cd kernels/cuda && timeout -k 5 60 "$bin/cuda.test" -test.list '.*' 2>&1) ||
+		! echo "$list" | grep -q '^Test'; then
+		echo "listing the tests failed:"
+		echo "$list"
+		return 1
+	fi
+	for t in $(echo "$list" | grep '^Test'); do
 		(cd kernels/cuda && timeout -k 5 60 "$bin/cuda.test" -test.run "^$t\$" -test.v -test.count 1) >"$OUT/sync-$t.log" 2>&1
 		local r=$?
 		echo "$t rc=$r $(grep -c -- '--- FAIL' "$OUT/sync-$t.log") failed"
@@ -228,10 +234,10 @@ run() {
 	stage model-sync 40 env FRONTIER_CUDA_SYNC=1 sh -c "cd model && '$bin/model.test' -test.count 1"
 	stage unit 60 sh -c "cd kernels/cuda && '$bin/cuda.test' -test.v -test.count 1"
 	sample bench-gemm
-	stage bench-gemm 45 "$bin/bench.test" -test.run '^$' -test.bench 'Gemm|Attention' -test.benchtime 10x
+	stage bench-gemm 45 "$bin/bench.test" -test.run '^$' -test.bench '^Benchmark(Gemm|Attention)$' -test.benchtime 10x
 	unsample
 	sample bench-train
-	stage bench-train 75 "$bin/bench.test" -test.run '^$' -test.bench 'TrainStep|Decode' -test.benchtime 3x
+	stage bench-train 75 "$bin/bench.test" -test.run '^$' -test.bench '^Benchmark(TrainStep|Decode)$' -test.benchtime 3x
 	unsample
 	sample grpo
 	stage grpo 100 "$bin/train" -device cuda -out "$OUT/runs" -name grpo50 -steps 50 -sft-steps 100 \
@@ -250,6 +256,11 @@ summary() {
 		cat "$OUT/stages.txt"
 		echo "-- failed tests"
 		grep -h -- '--- FAIL' "$OUT"/sync-*.log "$OUT/unit.log" "$OUT/model-sync.log" 2>/dev/null | sort -u
+		echo "-- the end of each failed stage's log"
+		grep -E 'FAILED|TIMED OUT' "$OUT/stages.txt" | while read -r name _; do
+			echo "[$name]"
+			tail -4 "$OUT/$name.log"
+		done
 		echo "-- figures (MFU: 6 x 0.596e9 parameters x tokens/s over 67 TFLOP/s FP32, 495 TF32 dense, H200 SXM)"
 		grep -h -E 'TFLOP/s|tokens/s' "$OUT/bench-gemm.log" "$OUT/bench-train.log" 2>/dev/null |
 			awk '{ line = $0; for (i = 2; i <= NF; i++) if ($i == "tokens/s" && $1 ~ /TrainStep/) {
@@ -260,7 +271,8 @@ summary() {
 			awk -F', ' -v n="$(basename "$f" .csv)" 'NR > 1 && $4 + 0 > 0 { u = $2 + 0; m = $4 + 0; if (u > mu) mu = u; if (m > mm) mm = m; su += u; c++ }
 				END { if (c) printf "%s: peak memory %d MiB, utilisation mean %.0f%% max %d%% (%d samples)\n", n, mm, su / c, mu, c }' "$f"
 		done
-		grep -h -E 'step +50|rl.*50/|reward' "$OUT/grpo.log" 2>/dev/null | tail -3
+		echo "-- grpo"
+		tr '\r' '\n' <"$OUT/grpo.log" 2>/dev/null | grep -E '^(model:|SFT done|eval )| 50/50 ' | sort -u | tail -6
 	} >"$OUT/summary.txt"
 	cat "$OUT/summary.txt"
 }
