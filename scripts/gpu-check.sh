@@ -92,6 +92,7 @@ verify() {
 		fi
 		n=$(readelf --dyn-syms -W "$b" | grep -ci cublas || true)
 		echo "readelf --dyn-syms -W $(basename "$b") | grep -ci cublas: $n"
+		echo "readelf --dyn-syms -W $(basename "$b") | grep -c '@libcublas': $(readelf --dyn-syms -W "$b" | grep -c '@libcublas')"
 		readelf --dyn-syms -W "$b" | grep -E 'cu(Init|MemAlloc)' | sed 's/^ */  /'
 		if [ "$n" != 0 ]; then
 			readelf --dyn-syms -W "$b" | grep -i cublas >&2

@@ -113,7 +113,9 @@ func (i CuBLASInfo) String() string {
 // found: FRONTIER_CUBLAS if set, else libcublas.so.13, .12, .11, then
 // libcublas.so, through the dynamic loader's search path and then the
 // toolkit's usual directories. It needs no GPU.
-var LoadCuBLAS = sync.OnceValues(loadCuBLAS)
+func LoadCuBLAS() (CuBLASInfo, error) { return loadOnce() }
+
+var loadOnce = sync.OnceValues(loadCuBLAS)
 
 func loadCuBLAS() (CuBLASInfo, error) {
 	candidates := cublasNames
