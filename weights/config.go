@@ -452,7 +452,35 @@ func (c Config) Save(path string) error {
 	if c.TorchDType != "" {
 		out["torch_dtype"] = c.TorchDType
 	}
+	qwen3Fields(out, c)
 	return saveJSON(path, out)
+}
+
+// qwen3Fields sets the fields Qwen3's own config.json writes that frontier
+// does not interpret, so that readers such as transformers never fall back
+// on their own defaults: full attention (use_sliding_window false,
+// sliding_window null: transformers otherwise assumes a 4096 window and
+// warns that sliding-window attention is not implemented), no attention
+// bias or dropout, no RoPE scaling, max_window_layers equal to the layer
+// count as in Qwen3's releases, and use_cache true. A value of Extra is
+// kept, except sliding_window, which is always null because frontier
+// attends over the whole sequence (Validate refuses use_sliding_window
+// true, attention_bias true and a non-null rope_scaling).
+func qwen3Fields(out map[string]any, c Config) {
+	defaults := map[string]any{
+		"use_sliding_window": false,
+		"attention_bias":     false,
+		"attention_dropout":  0.0,
+		"max_window_layers":  c.NumHiddenLayers,
+		"use_cache":          true,
+	}
+	for k, v := range defaults {
+		if _, ok := c.Extra[k]; !ok {
+			out[k] = v
+		}
+	}
+	out["sliding_window"] = nil
+	out["rope_scaling"] = nil
 }
 
 // saveJSON writes v as indented JSON, keys sorted, atomically.

@@ -28,6 +28,7 @@ const DefaultMaxShardBytes = 5_000_000_000
 const (
 	SingleFileName = "model.safetensors"
 	IndexFileName  = "model.safetensors.index.json"
+	ConfigFileName = "config.json"
 )
 
 // shardPattern matches the shard names WriteSharded produces.
