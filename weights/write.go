@@ -184,6 +184,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// WriteAtomic writes path with write, which streams the contents to w,
+// atomically as WriteFileAtomic does: if write or any step fails, the
+// previous file at path, if any, is left intact.
+func WriteAtomic(path string, perm os.FileMode, write func(w io.Writer) error) error {
+	return writeAtomic(path, perm, write)
+}
+
 // writeAtomic writes path with write, atomically (see WriteFileAtomic).
 func writeAtomic(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
