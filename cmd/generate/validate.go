@@ -13,6 +13,9 @@ import (
 // maxSamples bounds -n: every sample holds a KV cache slot.
 const maxSamples = 1024
 
+// maxThreadsPerCore bounds -threads: more would only add scheduling cost.
+const maxThreadsPerCore = 16
+
 // plan is what validation established before any work: the model's
 // config, and for -prompt the tokenizer, the text to encode and the
 // end-of-sequence ids; for -ids the ids.
@@ -89,7 +92,7 @@ func checkFlags(o options, set map[string]bool, extra []string) error {
 		{o.topK < 0, "top-k", o.topK, "0 (off) or more"},
 		{!(o.topP > 0 && o.topP <= 1), "top-p", o.topP, "in (0, 1]; 1 turns it off"},
 		{!(o.temperature >= 0) || math.IsInf(o.temperature, 0), "temperature", o.temperature, "a finite number, 0 (greedy) or more"},
-		{o.threads < 0 || o.threads > 64*runtime.NumCPU(), "threads", o.threads, fmt.Sprintf("0 (all cores) up to %d", 64*runtime.NumCPU())},
+		{o.threads < 0 || o.threads > maxThreadsPerCore*runtime.NumCPU(), "threads", o.threads, fmt.Sprintf("0 (all cores) or more, at most %d per core", maxThreadsPerCore)},
 	} {
 		if c.bad {
 			return fmt.Errorf("-%s is %v: it must be %s", c.flag, c.v, c.want)
