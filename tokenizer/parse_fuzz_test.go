@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,11 @@ func smallTokenizerJSON(tb testing.TB, nfc bool) []byte {
 	}
 	return buf.Bytes()
 }
+
+// slowParse is the most one FuzzParse input may take; more means a
+// tokenizer.json can stall a command (the fuzzer's instrumentation and a
+// busy machine are allowed for).
+const slowParse = 20 * time.Second
 
 // FuzzParse feeds arbitrary bytes to the tokenizer.json parser. It must
 // never panic; a tokenizer it accepts must encode and decode any text
@@ -49,6 +55,12 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s), "a")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, text string) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > slowParse {
+				t.Fatalf("one input took %v", d)
+			}
+		}()
 		tok, err := Parse(data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "tokenizer: ") {
