@@ -11,6 +11,10 @@
 //
 //	go run ./cmd/generate -model DIR -prompt "s3142=" -max-new 16
 //	go run ./cmd/generate -model DIR -chat -prompt "What is 2+2?" -temperature 0.6 -n 4
+//
+// Every flag and file is checked before the backend starts or the model is
+// allocated (see docs/errors.md); -logits is never one of the model's own
+// files.
 package main
 
 import (
