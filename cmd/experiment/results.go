@@ -147,6 +147,11 @@ func writeResults(c *config, data []*seedRuns, t *table, command string) error {
 	fmt.Fprintf(&sb, "Mean over %d seeds. For each arm other than %s: in brackets, the paired difference against %s of the same seed "+
 		"(same SFT model, same held-out prompts) with its bootstrap 95%% interval; bold where the interval excludes 0.\n\n", len(data), baseline, baseline)
 	mainTable(&sb, t)
+	if same := identicalArms(c, data); len(same) > 0 {
+		fmt.Fprintf(&sb, "Note: %s scored exactly as %s on every held-out prompt of every seed: its controller never acted "+
+			"(for example, every prompt stayed in one difficulty bin; without -gdro-probe that lasts the whole first epoch over the pool).\n\n",
+			strings.Join(same, ", "), baseline)
+	}
 	for _, m := range t.metrics {
 		fmt.Fprintf(&sb, "### %s per level\n\n", m.name)
 		levelTable(&sb, t, m)
@@ -183,6 +188,25 @@ func writeResults(c *config, data []*seedRuns, t *table, command string) error {
 	fmt.Fprintf(&sb, "\n")
 	writeMethod(&sb, c, data, k)
 	return weights.WriteFileAtomic(filepath.Join(c.dir(), "results.md"), []byte(sb.String()), 0o644)
+}
+
+// identicalArms lists the arms whose held-out results equal the
+// baseline's on every prompt of every seed.
+func identicalArms(c *config, data []*seedRuns) []string {
+	var out []string
+	for _, arm := range c.Arms {
+		if arm == baseline {
+			continue
+		}
+		same := true
+		for _, sr := range data {
+			same = same && slices.Equal(sr.arms[arm].after, sr.arms[baseline].after)
+		}
+		if same {
+			out = append(out, arm)
+		}
+	}
+	return out
 }
 
 // writeSetup states the settings, and says when the RL budget is smaller
