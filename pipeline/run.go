@@ -39,9 +39,13 @@ type runState struct {
 	// samples would make every bin's change partly regression to the mean.
 	SFTBinEval []rl.PromptResult `json:"sft_bin_eval,omitempty"`
 	Probed     bool              `json:"probed,omitempty"`
-	// Spent is the number of training rollouts generated so far (the probe
-	// pass included).
+	// Spent is the number of training rollouts generated so far: every
+	// completion of a GRPO step, kept or dropped. -rollout-budget bounds it.
 	Spent int `json:"rollouts_spent"`
+	// ProbeSpent is the rollouts of the probe pass, which seeds the
+	// classifier before RL; every algorithm of a recipe pays the same, so it
+	// is reported beside the budget, not counted in it.
+	ProbeSpent int `json:"probe_rollouts,omitempty"`
 }
 
 // runner holds a run in progress.
@@ -638,7 +642,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if len(final) > 0 {
 			addEvalMetrics(final[len(final)-1], after, o.EvalSamples, "eval/")
 		}
-		r.logf("GRPO: %d steps, %d training rollouts generated", tr.Step, r.state.Spent)
+		r.logf("GRPO: %d steps, %d training rollouts generated (and %d in the probe pass)", tr.Step, r.state.Spent, r.state.ProbeSpent)
 		if err := r.report(r.state.SFTEval, after, tr.Cls.Config().Edges); err != nil {
 			return err
 		}
@@ -711,7 +715,7 @@ func (r *runner) probe(tr *rl.Trainer) error {
 		}
 	}
 	r.state.Probed = true
-	r.state.Spent += len(reqs) * r.o.Rollouts // probe rollouts count against the budget
+	r.state.ProbeSpent += len(reqs) * r.o.Rollouts
 	r.logf("gdro: probe pass seeded the classifier with %d prompts x %d rollouts (%.1fs)", len(reqs), r.o.Rollouts, time.Since(start).Seconds())
 	return nil
 }

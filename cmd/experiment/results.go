@@ -94,20 +94,22 @@ func budgetTable(sb *strings.Builder, c *config, data []*seedRuns) {
 	var rows [][]string
 	for _, arm := range c.Arms {
 		var spent, steps []float64
-		secs := 0.0
+		secs, probe := 0.0, 0.0
 		for _, sr := range data {
 			a := sr.arms[arm]
 			spent = append(spent, float64(a.mark.Spent))
+			probe += float64(a.mark.Probe)
 			steps = append(steps, float64(len(a.metrics)))
 			for _, m := range a.metrics {
 				secs += m["step_time"]
 			}
 		}
 		rows = append(rows, []string{arm, fmt.Sprintf("%.0f", sum(spent)/float64(len(spent))),
-			fmt.Sprintf("%.0f - %.0f", slices.Min(spent), slices.Max(spent)), fmt.Sprintf("%.1f", sum(steps)/float64(len(steps))),
+			fmt.Sprintf("%.0f - %.0f", slices.Min(spent), slices.Max(spent)), fmt.Sprintf("%.0f", probe/float64(len(data))),
+			fmt.Sprintf("%.1f", sum(steps)/float64(len(steps))),
 			fmt.Sprintf("%.0f", secs/float64(len(data)))})
 	}
-	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "GRPO steps", "RL seconds per run"}, rows)
+	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "probe rollouts", "GRPO steps", "RL seconds per run"}, rows)
 }
 
 // effGradTable reports, per arm and bin, the share of zero-variance groups
@@ -227,7 +229,8 @@ func writeSetup(sb *strings.Builder, c *config, data []*seedRuns) {
 		fmt.Fprintf(sb, " with `%s`", strings.Join(c.Train, " "))
 	}
 	fmt.Fprintf(sb, ": SFT %d steps x %d; GRPO %d prompts x %d rollouts per step, lr %g.\n", r.SFTSteps, r.SFTBatch, r.Prompts, r.Rollouts, r.LR)
-	fmt.Fprintf(sb, "- RL budget: %d training rollouts per arm; each arm stops at the first step that reaches it.", c.budget())
+	fmt.Fprintf(sb, "- RL budget: %d training rollouts per arm (every completion a GRPO step generates, kept or dropped); each arm stops at the first step that reaches it. "+
+		"A probe pass before RL, where the recipe has one, is the same for every arm and reported beside the budget.", c.budget())
 	if c.budget() < recipeBudget {
 		fmt.Fprintf(sb, " This is smaller than cmd/train's default RL budget (%d steps x %d x %d = %d rollouts), so that the experiment fits its time limit.",
 			r.Steps, r.Prompts, r.Rollouts, recipeBudget)
