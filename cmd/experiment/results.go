@@ -232,7 +232,7 @@ func writeSetup(sb *strings.Builder, c *config, data []*seedRuns) {
 	fmt.Fprintf(sb, "- RL budget: %d training rollouts per arm (every completion a GRPO step generates, kept or dropped); each arm stops at the first step that reaches it. "+
 		"A probe pass before RL, where the recipe has one, is the same for every arm and reported beside the budget.", c.budget())
 	if c.budget() < recipeBudget {
-		fmt.Fprintf(sb, " This is smaller than cmd/train's default RL budget (%d steps x %d x %d = %d rollouts), so that the experiment fits its time limit.",
+		fmt.Fprintf(sb, " This is smaller than cmd/train's RL budget with this recipe (%d steps x %d x %d = %d rollouts).",
 			r.Steps, r.Prompts, r.Rollouts, recipeBudget)
 	}
 	fmt.Fprintf(sb, "\n- Held-out evaluation: %d samples per prompt at T = %g, top-p %g, top-k %d, plus one greedy completion.\n\n",
