@@ -150,7 +150,7 @@ func writeResults(c *config, data []*seedRuns, t *table, command string) error {
 		"(same SFT model, same held-out prompts) with its bootstrap 95%% interval; bold where the interval excludes 0.\n\n", len(data), baseline, baseline)
 	mainTable(&sb, t)
 	if same := identicalArms(c, data); len(same) > 0 {
-		fmt.Fprintf(&sb, "Note: %s scored exactly as %s on every held-out prompt of every seed: its controller never acted "+
+		fmt.Fprintf(&sb, "Note: %s scored exactly as %s on every held-out prompt of every seed: the controller never acted "+
 			"(for example, every prompt stayed in one difficulty bin; without -gdro-probe that lasts the whole first epoch over the pool).\n\n",
 			strings.Join(same, ", "), baseline)
 	}
