@@ -39,9 +39,13 @@ type runState struct {
 	// samples would make every bin's change partly regression to the mean.
 	SFTBinEval []rl.PromptResult `json:"sft_bin_eval,omitempty"`
 	Probed     bool              `json:"probed,omitempty"`
-	// Spent is the number of training rollouts generated so far (the probe
-	// pass included).
+	// Spent is the number of training rollouts generated so far: every
+	// completion of a GRPO step, kept or dropped. -rollout-budget bounds it.
 	Spent int `json:"rollouts_spent"`
+	// ProbeSpent is the rollouts of the probe pass, which seeds the
+	// classifier before RL; every algorithm of a recipe pays the same, so it
+	// is reported beside the budget, not counted in it.
+	ProbeSpent int `json:"probe_rollouts,omitempty"`
 }
 
 // runner holds a run in progress.
@@ -549,11 +553,13 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if err != nil {
 			return err
 		}
-		// The probe's rollouts count against the budget here, not in the
-		// first step's figures.
+		// The probe's rollouts are the same for every arm of an
+		// experiment, so they are counted apart from the training budget
+		// and kept out of the first step's figures.
 		led.flush(rl.Metrics{}, tr.Cls.NumBins())
 		r.state.Probed = true
-		r.state.Spent += n
+		r.state.ProbeSpent += n
+		r.logf("gdro: probe pass seeded the classifier with %d rollouts over the pool", n)
 	}
 	metricsPath := filepath.Join(r.dir, "metrics.jsonl")
 	history, err := readMetrics(metricsPath, tr.Step)
@@ -648,7 +654,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if len(final) > 0 {
 			addEvalMetrics(final[len(final)-1], after, o.EvalSamples, "eval/")
 		}
-		r.logf("GRPO: %d steps, %d training rollouts generated", tr.Step, r.state.Spent)
+		r.logf("GRPO: %d steps, %d training rollouts generated (and %d in the probe pass)", tr.Step, r.state.Spent, r.state.ProbeSpent)
 		if err := r.report(r.state.SFTEval, after, tr.Cls.Config().Edges); err != nil {
 			return err
 		}
