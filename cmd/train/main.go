@@ -21,10 +21,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/frontier-rl/frontier/pipeline"
 )
 
 func main() {
-	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	opts, err := pipeline.ParseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -34,7 +36,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opts, os.Stdout); err != nil {
+	if err := pipeline.Run(ctx, opts, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(1)
 	}

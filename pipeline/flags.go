@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"flag"
@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// options holds every flag. Field tags name the flag; a resumed run takes
+// Options holds every flag. Field tags name the flag; a resumed run takes
 // the values saved in its checkpoint for every flag not given again.
-type options struct {
+type Options struct {
 	Name    string
 	Out     string
 	Seed    uint64
@@ -45,6 +45,7 @@ type options struct {
 	TopK, MaxNew                          int
 	Reward                                string
 	SaveEvery, Keep                       int
+	RolloutBudget                         int
 
 	// GDRO.
 	GBins                              int
@@ -68,6 +69,11 @@ type options struct {
 	EvalEvery            int
 	EvalGreedy           bool
 
+	// Shared SFT (cmd/experiment): stop after SFT, or start RL from a
+	// model whose after-SFT evaluation is in a file.
+	SFTOnly  bool
+	BaseEval string
+
 	set map[string]bool // flags given on the command line
 	fs  *flag.FlagSet   // the flags, bound to the fields above
 
@@ -78,11 +84,11 @@ type options struct {
 
 // stopAt reports whether the run should stop before step of phase as if
 // interrupted.
-func (o *options) stopAt(phase string, step int) bool {
+func (o *Options) stopAt(phase string, step int) bool {
 	return o.interruptAt != nil && o.interruptAt(phase, step)
 }
 
-func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
+func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.Name, "name", "", "run name: the run directory is OUT/NAME (default: <algo>-seed<seed>, with a numeric suffix if taken)")
@@ -133,6 +139,7 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.TopK, "top-k", 0, "rollout top-k (0 = off)")
 	fs.IntVar(&o.MaxNew, "max-new", 0, "most tokens per completion (0: 12 for built-in tasks, 1024 with -data)")
 	fs.StringVar(&o.Reward, "reward", "pm1", "reward convention: pm1 (+1/-1) or 01")
+	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once this many training rollouts have been generated (0 = no limit; -steps stays the cap)")
 	fs.IntVar(&o.SaveEvery, "save-every", 32, "checkpoint every this many GRPO steps (and at the end)")
 	fs.IntVar(&o.Keep, "keep", 2, "checkpoints kept in the run directory")
 
@@ -166,12 +173,14 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.EvalMaxNew, "eval-max-new", 0, "evaluation length limit (0 = -max-new)")
 	fs.IntVar(&o.EvalEvery, "eval-every", 0, "also evaluate every this many GRPO steps (0 = only after SFT and after RL)")
 	fs.BoolVar(&o.EvalGreedy, "eval-greedy", true, "also score one greedy completion per held-out prompt")
+	fs.BoolVar(&o.SFTOnly, "sft-only", false, "stop after SFT and its evaluation; the run directory then holds the SFT model (for -model) and eval.json (for -base-eval)")
+	fs.StringVar(&o.BaseEval, "base-eval", "", "with -model: the eval.json of the -sft-only run that trained the model, used as the after-SFT evaluation instead of evaluating again")
 	return fs
 }
 
-// parseFlags parses args into options and records which flags were set.
-func parseFlags(args []string, out io.Writer) (*options, error) {
-	o := &options{}
+// ParseFlags parses args into Options and records which flags were set.
+func ParseFlags(args []string, out io.Writer) (*Options, error) {
+	o := &Options{}
 	fs := newFlagSet(o, out)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -186,7 +195,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 }
 
 // values returns every flag's value as text (for trainer_state.json).
-func (o *options) values() map[string]string {
+func (o *Options) values() map[string]string {
 	out := map[string]string{}
 	o.fs.VisitAll(func(f *flag.Flag) { out[f.Name] = f.Value.String() })
 	return out
@@ -194,7 +203,7 @@ func (o *options) values() map[string]string {
 
 // applySaved sets every flag not given on the command line from a saved run's
 // values, so that a resumed run continues with the same settings.
-func (o *options) applySaved(saved map[string]string) error {
+func (o *Options) applySaved(saved map[string]string) error {
 	var err error
 	o.fs.VisitAll(func(f *flag.Flag) {
 		v, ok := saved[f.Name]
@@ -209,7 +218,7 @@ func (o *options) applySaved(saved map[string]string) error {
 }
 
 // edges returns the classifier's interior bin edges.
-func (o *options) edges() ([]float64, error) {
+func (o *Options) edges() ([]float64, error) {
 	if o.GEdges == "" {
 		if o.GBins < 1 {
 			return nil, fmt.Errorf("-gdro-bins %d: need at least 1", o.GBins)

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"bufio"
@@ -33,13 +33,13 @@ func mustRun(t *testing.T, ctx context.Context, args []string) string {
 
 func mustRunStop(t *testing.T, ctx context.Context, args []string, stop func(string, int) bool) string {
 	t.Helper()
-	o, err := parseFlags(args, io.Discard)
+	o, err := ParseFlags(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.interruptAt = stop
 	var buf bytes.Buffer
-	if err := run(ctx, o, &buf); err != nil {
+	if err := Run(ctx, o, &buf); err != nil {
 		t.Fatalf("run %v: %v\n%s", args, err, buf.String())
 	}
 	return buf.String()
@@ -218,11 +218,11 @@ func TestBadInputLeavesRunsUntouched(t *testing.T) {
 		{[]string{"-resume", filepath.Join(runs, "keep")}, "checkpoint"},
 		{[]string{"-device", "tpu"}, "tpu"},
 	} {
-		o, err := parseFlags(append(tc.args, "-out", runs, "-name", "keep"), io.Discard)
+		o, err := ParseFlags(append(tc.args, "-out", runs, "-name", "keep"), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = run(context.Background(), o, io.Discard)
+		err = Run(context.Background(), o, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
 		}

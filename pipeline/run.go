@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"bufio"
@@ -34,12 +34,19 @@ type runState struct {
 	// SFTEval is the evaluation after SFT, kept so a resumed run reports
 	// against the same baseline and difficulty bins.
 	SFTEval []rl.PromptResult `json:"sft_eval,omitempty"`
-	Probed  bool              `json:"probed,omitempty"`
+	// SFTBinEval is a second, independently seeded evaluation after SFT.
+	// The report bins held-out prompts by it: binning them by SFTEval's own
+	// samples would make every bin's change partly regression to the mean.
+	SFTBinEval []rl.PromptResult `json:"sft_bin_eval,omitempty"`
+	Probed     bool              `json:"probed,omitempty"`
+	// Spent is the number of training rollouts generated so far (the probe
+	// pass included).
+	Spent int `json:"rollouts_spent"`
 }
 
 // runner holds a run in progress.
 type runner struct {
-	o      *options
+	o      *Options
 	out    io.Writer
 	dir    string
 	w      *world
@@ -47,37 +54,102 @@ type runner struct {
 	dtype  weights.DType
 	logf   func(string, ...any)
 	evalOK bool
+	base   *BaseEval // -base-eval, loaded
 }
 
-func run(ctx context.Context, o *options, out io.Writer) error {
+// Run performs the run that o describes (or resumes the one in o.Resume),
+// writing progress lines and reports to out. Cancelling ctx saves a
+// checkpoint and returns nil.
+func Run(ctx context.Context, o *Options, out io.Writer) error {
 	r := &runner{o: o, out: out}
 	r.logf = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	var from string
+	from, err := r.prepare()
+	if err != nil {
+		return err
+	}
+	if o.Profile != "" {
+		opt := profile.CPUProfile
+		if o.Profile == "mem" {
+			opt = profile.MemProfile
+		}
+		defer profile.Start(opt, profile.ProfilePath(r.dir), profile.Quiet).Stop()
+	}
+	w := r.w
+	r.logf("run directory %s", r.dir)
+	r.logf("model: %d layers, hidden %d, %d heads / %d KV heads, vocab %d: %.2fM parameters on %s",
+		w.m.Config.NumHiddenLayers, w.m.Config.HiddenSize, w.m.Config.NumAttentionHeads, w.m.Config.NumKeyValueHeads,
+		w.m.Config.VocabSize, float64(w.m.NumParams())/1e6, w.m.B.Name())
+	r.logf("data: %d training prompts, %d held-out prompts", len(w.train), len(w.heldOut))
+
+	if r.state.Phase == "sft" {
+		stopped, err := r.sft(ctx)
+		if err != nil || stopped {
+			return err
+		}
+	}
+	if err := r.baseline(); err != nil {
+		return err
+	}
+	if o.SFTOnly {
+		return r.finishSFT()
+	}
+	return r.grpo(ctx, from)
+}
+
+// prepare settles the options, checks them, builds the world and creates
+// (or reopens) the run directory. It returns the checkpoint a resumed run
+// starts from, or "". Bad input fails here, before anything is written.
+func (r *runner) prepare() (from string, err error) {
+	o := r.o
 	if o.Resume != "" {
 		ck, err := rl.LatestCheckpoint(o.Resume)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := rl.LoadState(ck, &r.state); err != nil {
-			return err
+			return "", err
 		}
 		if err := o.applySaved(r.state.Flags); err != nil {
-			return err
+			return "", err
 		}
 		r.dir, from = o.Resume, ck
 		r.logf("resuming %s from %s (phase %s, SFT step %d, GRPO step %d)", o.Resume, filepath.Base(ck), r.state.Phase, r.state.SFTStep, r.rlStep())
 	}
-	switch strings.ToLower(o.SaveDType) {
-	case "f32":
-		r.dtype = weights.F32
-	case "bf16":
+	if err := o.Validate(); err != nil {
+		return "", err
+	}
+	r.dtype = weights.F32
+	if strings.ToLower(o.SaveDType) == "bf16" {
 		r.dtype = weights.BF16
-	default:
-		return fmt.Errorf("-save-dtype %q: use f32 or bf16", o.SaveDType)
 	}
-	if o.Data != "" && o.ModelDir == "" && from == "" {
-		return fmt.Errorf("-data needs -model DIR (a Qwen3 directory with its tokenizer.json)")
+	o.settle()
+	b, err := device.New(o.Device, o.Threads)
+	if err != nil {
+		return "", err
 	}
+	if r.w, err = buildWorld(o, b, from); err != nil {
+		return "", err
+	}
+	if _, err := r.rlConfig(); err != nil {
+		return "", err
+	}
+	if o.BaseEval != "" && r.state.SFTEval == nil {
+		if r.base, err = LoadBaseEval(o.BaseEval, r.w.heldOut); err != nil {
+			return "", err
+		}
+	}
+	if r.dir == "" {
+		if r.dir, err = newRunDir(o); err != nil {
+			return "", err
+		}
+		r.state = runState{Phase: "sft", Seed: o.Seed}
+	}
+	r.state.Flags = o.values()
+	return from, nil
+}
+
+// settle fills the defaults that depend on other flags.
+func (o *Options) settle() {
 	if o.ModelDir != "" && !o.set["sft-steps"] && o.Resume == "" {
 		o.SFTSteps = 0
 	}
@@ -93,20 +165,38 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	if o.EvalMaxNew == 0 {
 		o.EvalMaxNew = o.MaxNew
 	}
-	b, err := device.New(o.Device, o.Threads)
-	if err != nil {
-		return err
+}
+
+// Validate checks the options that need no data or model: a bad flag fails
+// here, before any work.
+func (o *Options) Validate() error {
+	switch strings.ToLower(o.SaveDType) {
+	case "f32", "bf16":
+	default:
+		return fmt.Errorf("-save-dtype %q: use f32 or bf16", o.SaveDType)
 	}
-	// Build everything before creating the run directory, so bad input
-	// leaves nothing behind.
-	w, err := buildWorld(o, b, from)
-	if err != nil {
-		return err
+	switch o.Profile {
+	case "", "cpu", "mem":
+	default:
+		return fmt.Errorf("-profile %q: use cpu or mem", o.Profile)
 	}
-	r.w = w
-	// Check the remaining settings too before anything is written.
-	if _, err := r.rlConfig(); err != nil {
-		return err
+	if o.Data != "" && o.ModelDir == "" && o.Resume == "" {
+		return fmt.Errorf("-data needs -model DIR (a Qwen3 directory with its tokenizer.json)")
+	}
+	if o.BaseEval != "" && o.ModelDir == "" && o.Resume == "" {
+		return fmt.Errorf("-base-eval %s needs -model (the model that evaluation scored)", o.BaseEval)
+	}
+	if o.SFTOnly && o.ModelDir != "" {
+		return fmt.Errorf("-sft-only trains the built-in tiny model; it cannot be combined with -model")
+	}
+	if o.RolloutBudget < 0 {
+		return fmt.Errorf("-rollout-budget %d: must be >= 0", o.RolloutBudget)
+	}
+	if o.Steps < 0 || o.Prompts < 1 || o.Rollouts < 1 {
+		return fmt.Errorf("-steps %d, -prompts %d, -rollouts %d: need steps >= 0 and at least 1 prompt and 1 rollout", o.Steps, o.Prompts, o.Rollouts)
+	}
+	if o.EvalSamples < 1 {
+		return fmt.Errorf("-eval-samples %d: need at least 1 sample per held-out prompt", o.EvalSamples)
 	}
 	if o.SFTSteps > 0 {
 		sched := optim.Schedule{Kind: "cosine", Warmup: o.SFTWarmup, Total: o.SFTSteps, MinRatio: 0.1}
@@ -114,45 +204,9 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
 		}
 	}
-	if r.dir == "" {
-		if r.dir, err = newRunDir(o); err != nil {
-			return err
-		}
-		r.state = runState{Phase: "sft", Seed: o.Seed}
-	}
-	r.state.Flags = o.values()
-	switch o.Profile {
-	case "":
-	case "cpu":
-		defer profile.Start(profile.CPUProfile, profile.ProfilePath(r.dir), profile.Quiet).Stop()
-	case "mem":
-		defer profile.Start(profile.MemProfile, profile.ProfilePath(r.dir), profile.Quiet).Stop()
-	default:
-		return fmt.Errorf("-profile %q: use cpu or mem", o.Profile)
-	}
-	r.logf("run directory %s", r.dir)
-	r.logf("model: %d layers, hidden %d, %d heads / %d KV heads, vocab %d: %.2fM parameters on %s",
-		w.m.Config.NumHiddenLayers, w.m.Config.HiddenSize, w.m.Config.NumAttentionHeads, w.m.Config.NumKeyValueHeads,
-		w.m.Config.VocabSize, float64(w.m.NumParams())/1e6, b.Name())
-	r.logf("data: %d training prompts, %d held-out prompts", len(w.train), len(w.heldOut))
-
-	if r.state.Phase == "sft" {
-		stopped, err := r.sft(ctx)
-		if err != nil || stopped {
-			return err
-		}
-	}
-	if r.state.SFTEval == nil && len(w.heldOut) > 0 {
-		res, err := r.evaluate("after SFT")
-		if err != nil {
-			return err
-		}
-		r.state.SFTEval = res
-	}
-	if err := r.grpo(ctx, from); err != nil {
-		return err
-	}
-	return nil
+	r := &runner{o: o, w: &world{}}
+	_, err := r.rlConfig()
+	return err
 }
 
 func (r *runner) rlStep() int {
@@ -164,7 +218,7 @@ func (r *runner) rlStep() int {
 
 // newRunDir creates OUT/NAME, adding -2, -3, ... if the name is taken (an
 // existing run directory is never touched).
-func newRunDir(o *options) (string, error) {
+func newRunDir(o *Options) (string, error) {
 	name := o.Name
 	if name == "" {
 		name = fmt.Sprintf("%s-seed%d", o.Algo, o.Seed)
@@ -268,6 +322,10 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 	return false, r.checkpoint(fmt.Sprintf("checkpoint-sft-%d", r.state.SFTStep), opt)
 }
 
+// binEvalSeed derives the seed of the independent after-SFT pass that bins
+// held-out prompts.
+const binEvalSeed = 0x6b1d5e3a9c27f481
+
 // evalConfig is the held-out evaluation's sampling setup.
 func (r *runner) evalConfig() rl.EvalConfig {
 	o := r.o
@@ -277,19 +335,106 @@ func (r *runner) evalConfig() rl.EvalConfig {
 
 // evaluate runs the held-out evaluation and prints its summary.
 func (r *runner) evaluate(label string) ([]rl.PromptResult, error) {
+	return r.evaluateWith(label, r.evalConfig())
+}
+
+// evaluateWith runs the held-out evaluation with cfg and prints its summary.
+func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResult, error) {
 	start := time.Now()
-	res, err := rl.Evaluate(r.w.m, r.w.heldOut, r.w.env, r.evalConfig())
+	res, err := rl.Evaluate(r.w.m, r.w.heldOut, r.w.env, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := rl.Summarize(res, r.o.EvalSamples)
+	s := rl.Summarize(res, cfg.Samples)
 	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f  greedy %.3f  (%d prompts, %.1fs)",
-		label, s.Pass1, r.o.EvalSamples, s.PassK, r.o.EvalSamples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
+		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
 	return res, nil
 }
 
+// baseline sets the after-SFT evaluations: from -base-eval, or by
+// evaluating the model now (the report's sampled pass, then an independently
+// seeded pass without greedy that only bins the prompts).
+func (r *runner) baseline() error {
+	if len(r.w.heldOut) == 0 {
+		return nil
+	}
+	if r.base != nil && r.state.SFTEval == nil {
+		r.state.SFTEval, r.state.SFTBinEval = r.base.AfterSFT, r.base.BinPass
+		r.logf("after-SFT evaluation from %s", r.o.BaseEval)
+	}
+	if r.state.SFTEval == nil {
+		res, err := r.evaluate("after SFT")
+		if err != nil {
+			return err
+		}
+		r.state.SFTEval = res
+	}
+	if r.state.SFTBinEval == nil {
+		cfg := r.evalConfig()
+		cfg.Seed ^= binEvalSeed
+		cfg.Greedy = false
+		res, err := r.evaluateWith("after SFT, independent pass for the bins", cfg)
+		if err != nil {
+			return err
+		}
+		r.state.SFTBinEval = res
+	}
+	return nil
+}
+
+// BaseEval is the eval.json of a -sft-only run: the after-SFT evaluation
+// and the independent pass that bins held-out prompts.
+type BaseEval struct {
+	Seed     uint64            `json:"seed"`
+	K        int               `json:"k"`
+	AfterSFT []rl.PromptResult `json:"after_sft"`
+	BinPass  []rl.PromptResult `json:"sft_bin_pass"`
+	AfterRL  []rl.PromptResult `json:"after_rl,omitempty"`
+}
+
+// LoadBaseEval reads an eval.json and checks that it scored exactly the
+// given held-out prompts (the same tasks and seed).
+func LoadBaseEval(path string, heldOut []rl.Item) (*BaseEval, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-base-eval: %w", err)
+	}
+	var be BaseEval
+	if err := json.Unmarshal(data, &be); err != nil {
+		return nil, fmt.Errorf("-base-eval %s: %w", path, err)
+	}
+	for _, part := range []struct {
+		name string
+		res  []rl.PromptResult
+	}{{"after_sft", be.AfterSFT}, {"sft_bin_pass", be.BinPass}} {
+		if len(part.res) != len(heldOut) {
+			return nil, fmt.Errorf("-base-eval %s: field %s has %d prompts, the held-out set %d (another seed or task set?)", path, part.name, len(part.res), len(heldOut))
+		}
+		for i, p := range part.res {
+			if p.ID != heldOut[i].Ex.ID {
+				return nil, fmt.Errorf("-base-eval %s: field %s prompt %d is %q, the held-out set has %q (another seed or task set?)", path, part.name, i, p.ID, heldOut[i].Ex.ID)
+			}
+		}
+	}
+	return &be, nil
+}
+
+// finishSFT ends a -sft-only run: eval.json and the SFT model at the top of
+// the run directory.
+func (r *runner) finishSFT() error {
+	doc := BaseEval{Seed: r.o.Seed, K: r.o.EvalSamples, AfterSFT: r.state.SFTEval, BinPass: r.state.SFTBinEval}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := weights.WriteFileAtomic(filepath.Join(r.dir, "eval.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	return r.saveFinal()
+}
+
 // newClassifierConfig builds the classifier settings from the flags.
-func (o *options) classifierConfig() (gdro.ClassifierConfig, error) {
+func (o *Options) classifierConfig() (gdro.ClassifierConfig, error) {
 	e, err := o.edges()
 	if err != nil {
 		return gdro.ClassifierConfig{}, err
@@ -352,10 +497,14 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := rl.NewTrainer(cfg, w.m, opt, w.train, w.env)
+	env := w.env
+	led := newLedger(env.Verifier)
+	env.Verifier = led
+	tr, err := rl.NewTrainer(cfg, w.m, opt, w.train, env)
 	if err != nil {
 		return err
 	}
+	led.binOf = tr.Cls.Bin
 	tr.Log = r.logf
 	if r.state.RL != nil {
 		ck, _ := rl.LatestCheckpoint(r.dir)
@@ -394,7 +543,14 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 	algo := o.Algo
 	r.logf("GRPO: %d steps x %d prompts x %d rollouts, %d minibatches, lr %g, clip %.2f/%.2f, algo %s, classifier %d bins (stat %s)",
 		o.Steps, o.Prompts, o.Rollouts, o.Minibatches, o.LR, o.ClipLow, o.ClipHigh, algo, tr.Cls.NumBins(), o.GStat)
+	budget := o.RolloutBudget
+	if budget > 0 {
+		r.logf("GRPO: rollout budget %d (%d spent so far), at most %d steps", budget, r.state.Spent, o.Steps)
+	}
 	bar := newProgress(r.out, "GRPO", o.Steps)
+	if budget > 0 {
+		bar = newProgress(r.out, "GRPO", budget)
+	}
 	lastSaved := -1
 	if r.state.RL != nil {
 		lastSaved = r.state.RL.Step
@@ -412,7 +568,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		r.state.Phase = "rl"
 		return r.checkpoint(fmt.Sprintf("checkpoint-rl-%d", tr.Step), opt)
 	}
-	for tr.Step < o.Steps {
+	for tr.Step < o.Steps && (budget == 0 || r.state.Spent < budget) {
 		if ctx.Err() != nil || r.o.stopAt("rl", tr.Step) {
 			bar.done()
 			r.logf("interrupted: saving a checkpoint at GRPO step %d", tr.Step)
@@ -423,6 +579,8 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if err != nil {
 			return err
 		}
+		r.state.Spent += led.flush(mt, tr.Cls.NumBins())
+		mt["spent/total"] = float64(r.state.Spent)
 		if o.EvalEvery > 0 && tr.Step%o.EvalEvery == 0 && tr.Step < o.Steps && len(w.heldOut) > 0 {
 			bar.done()
 			res, err := r.evaluate(fmt.Sprintf("at step %d", tr.Step))
@@ -434,8 +592,12 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		history = append(history, mt)
 		writeMetrics(mw, mt)
 		mw.Flush()
-		bar.update(tr.Step, fmt.Sprintf("reward %+.3f  acc %.3f  gen %.0f tok/s  train %.0f tok/s", mt["reward"], mt["accuracy"], mt["throughput/gen_tok_s"], mt["throughput/train_tok_s"]))
-		if o.SaveEvery > 0 && tr.Step%o.SaveEvery == 0 && tr.Step < o.Steps {
+		done := tr.Step
+		if budget > 0 {
+			done = min(r.state.Spent, budget)
+		}
+		bar.update(done, fmt.Sprintf("reward %+.3f  acc %.3f  gen %.0f tok/s  train %.0f tok/s", mt["reward"], mt["accuracy"], mt["throughput/gen_tok_s"], mt["throughput/train_tok_s"]))
+		if o.SaveEvery > 0 && tr.Step%o.SaveEvery == 0 && tr.Step < o.Steps && (budget == 0 || r.state.Spent < budget) {
 			if err := save(); err != nil {
 				return err
 			}
@@ -456,6 +618,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if len(final) > 0 {
 			addEvalMetrics(final[len(final)-1], after, o.EvalSamples, "eval/")
 		}
+		r.logf("GRPO: %d steps, %d training rollouts generated", tr.Step, r.state.Spent)
 		if err := r.report(r.state.SFTEval, after, tr.Cls.Config().Edges); err != nil {
 			return err
 		}
@@ -528,6 +691,7 @@ func (r *runner) probe(tr *rl.Trainer) error {
 		}
 	}
 	r.state.Probed = true
+	r.state.Spent += len(reqs) * r.o.Rollouts // probe rollouts count against the budget
 	r.logf("gdro: probe pass seeded the classifier with %d prompts x %d rollouts (%.1fs)", len(reqs), r.o.Rollouts, time.Since(start).Seconds())
 	return nil
 }

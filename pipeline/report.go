@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"encoding/json"
@@ -35,9 +35,10 @@ type evalRow struct {
 
 // report prints the evaluation table (after SFT vs after GRPO: overall, per
 // task level, per family, per difficulty bin) and writes eval.json. The
-// difficulty bins of the held-out prompts come from their accuracy after SFT,
-// with the classifier's edges, so a row follows the same prompts before and
-// after.
+// difficulty bins of the held-out prompts come from their accuracy in the
+// independent after-SFT pass, with the classifier's edges, so a row follows
+// the same prompts before and after, and its change is not regression to the
+// mean of the samples that chose it.
 func (r *runner) report(before, after []rl.PromptResult, edges []float64) error {
 	k := r.o.EvalSamples
 	cls, err := gdro.NewClassifier(gdro.ClassifierConfig{Edges: edges})
@@ -45,7 +46,7 @@ func (r *runner) report(before, after []rl.PromptResult, edges []float64) error 
 		return err
 	}
 	binOf := map[string]int{}
-	for _, p := range before {
+	for _, p := range r.state.SFTBinEval {
 		binOf[p.ID] = cls.RawBin(float64(p.Correct) / float64(max(p.N, 1)))
 	}
 	var rows []evalRow
@@ -59,7 +60,9 @@ func (r *runner) report(before, after []rl.PromptResult, edges []float64) error 
 	add("", func(rl.PromptResult) string { return "overall" })
 	add("level ", func(p rl.PromptResult) string { return strconv.Itoa(p.Level) })
 	add("family ", func(p rl.PromptResult) string { return p.Family })
-	add("SFT bin ", func(p rl.PromptResult) string { return strconv.Itoa(binOf[p.ID]) })
+	if len(binOf) > 0 {
+		add("SFT bin ", func(p rl.PromptResult) string { return strconv.Itoa(binOf[p.ID]) })
+	}
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nHeld-out evaluation (%d samples per prompt at T=%.2g, top-p %.2g, top-k %d; greedy = one greedy completion)\n", k, r.o.EvalTemp, r.o.EvalTopP, r.o.EvalTopK)
@@ -71,11 +74,13 @@ func (r *runner) report(before, after []rl.PromptResult, edges []float64) error 
 			row.SFT.MeanK, row.SFT.PassK, row.SFT.Greedy, row.RL.MeanK, row.RL.PassK, row.RL.Greedy,
 			row.RL.MeanK-row.SFT.MeanK, row.RL.PassK-row.SFT.PassK)
 	}
+	fmt.Fprintf(&sb, "(SFT bin: the bin of the prompt's accuracy in a second, independently seeded evaluation after SFT)\n")
 	fmt.Fprint(r.out, sb.String())
 	doc := map[string]any{
 		"algo": r.o.Algo, "seed": r.o.Seed, "k": k, "rows": rows,
 		"sampling":  map[string]any{"temperature": r.o.EvalTemp, "top_p": r.o.EvalTopP, "top_k": r.o.EvalTopK, "max_new": r.o.EvalMaxNew},
-		"after_sft": before, "after_rl": after,
+		"after_sft": before, "after_rl": after, "sft_bin_pass": r.state.SFTBinEval,
+		"rollouts_spent": r.state.Spent,
 	}
 	js, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

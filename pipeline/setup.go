@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -41,7 +41,7 @@ func toInt32(ids []int) []int32 {
 
 // loadTasks returns the training and held-out examples: the built-in tasks,
 // or DAPO-format files.
-func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Builtin, err error) {
+func loadTasks(o *Options) (train, heldOut []tasks.Example, builtin *tasks.Builtin, err error) {
 	if o.Data != "" {
 		if train, err = tasks.LoadDAPO(o.Data); err != nil {
 			return nil, nil, nil, err
@@ -71,7 +71,7 @@ func loadTasks(o *options) (train, heldOut []tasks.Example, builtin *tasks.Built
 // buildWorld loads or builds the model and tokenizer and tokenizes the data.
 // from is a checkpoint directory to load the model and tokenizer from (a
 // resumed run), or "".
-func buildWorld(o *options, b kernels.Backend, from string) (*world, error) {
+func buildWorld(o *Options, b kernels.Backend, from string) (*world, error) {
 	trainEx, heldEx, builtin, err := loadTasks(o)
 	if err != nil {
 		return nil, err
