@@ -30,6 +30,7 @@ type Options struct {
 	Layers, Hidden, Heads, KVHeads, HeadDim, Intermediate, Vocab int
 	Families                                                     string
 	Pool, HeldOutPerCell                                         int
+	TeacherError, TeacherMode                                    string
 
 	// SFT.
 	SFTSteps, SFTBatch, SFTWarmup int
@@ -116,6 +117,8 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Families, "families", "sort,chain,count,sub,add", "built-in task families")
 	fs.IntVar(&o.Pool, "pool", 512, "built-in training pool size (prompts revisited in epochs)")
 	fs.IntVar(&o.HeldOutPerCell, "heldout", 32, "built-in held-out prompts per family x level")
+	fs.StringVar(&o.TeacherError, "teacher-error", "", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability s x L) or per-level list p1,p2,...; empty = exact answers")
+	fs.StringVar(&o.TeacherMode, "teacher-mode", "sample", "teacher errors drawn per sample, or fixed per prompt")
 
 	fs.IntVar(&o.SFTSteps, "sft-steps", 600, "SFT warm-start steps (built-in tasks; 0 with -model)")
 	fs.IntVar(&o.SFTBatch, "sft-batch", 64, "SFT sequences per step")

@@ -217,6 +217,8 @@ func TestBadInputLeavesRunsUntouched(t *testing.T) {
 		{[]string{"-algo", "magic", "-sft-steps", "0", "-pool", "8", "-heldout", "1"}, "magic"},
 		{[]string{"-resume", filepath.Join(runs, "keep")}, "checkpoint"},
 		{[]string{"-device", "tpu"}, "tpu"},
+		{[]string{"-teacher-error", "0.1,2"}, "-teacher-error"},
+		{[]string{"-teacher-error", "0.1", "-teacher-mode", "batch"}, "-teacher-mode"},
 	} {
 		o, err := ParseFlags(append(tc.args, "-out", runs, "-name", "keep"), io.Discard)
 		if err != nil {

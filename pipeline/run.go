@@ -21,6 +21,7 @@ import (
 	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/rl"
 	"github.com/frontier-rl/frontier/sample"
+	"github.com/frontier-rl/frontier/tasks"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -148,6 +149,15 @@ func (r *runner) prepare() (from string, err error) {
 	return from, nil
 }
 
+// teacher returns the SFT teacher of -teacher-error and -teacher-mode.
+func (o *Options) teacher() (tasks.Teacher, error) {
+	t, err := tasks.ParseTeacher(o.TeacherError, o.TeacherMode, o.Seed)
+	if err != nil {
+		return t, fmt.Errorf("-teacher-error %q -teacher-mode %q: %w", o.TeacherError, o.TeacherMode, err)
+	}
+	return t, nil
+}
+
 // settle fills the defaults that depend on other flags.
 func (o *Options) settle() {
 	if o.ModelDir != "" && !o.set["sft-steps"] && o.Resume == "" {
@@ -188,6 +198,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SFTOnly && o.ModelDir != "" {
 		return fmt.Errorf("-sft-only trains the built-in tiny model; it cannot be combined with -model")
+	}
+	if _, err := o.teacher(); err != nil {
+		return err
 	}
 	if o.RolloutBudget < 0 {
 		return fmt.Errorf("-rollout-budget %d: must be >= 0", o.RolloutBudget)
@@ -275,6 +288,13 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 		}
 	}
 	builtin := w.tasks
+	teacher, err := o.teacher()
+	if err != nil {
+		return false, err
+	}
+	if !teacher.Exact() {
+		r.logf("SFT teacher: answers wrong in the last digit with probability %s by level (decided per %s)", teacher.Describe(builtin.Config().MaxLevel), o.TeacherMode)
+	}
 	r.logf("SFT: %d steps x %d sequences, AdamW lr %g, %d warm-up steps, cosine to 10%%", o.SFTSteps, o.SFTBatch, o.SFTLR, o.SFTWarmup)
 	sftPath := filepath.Join(r.dir, "sft_metrics.jsonl")
 	sftHistory, err := readMetrics(sftPath, r.state.SFTStep)
@@ -302,7 +322,7 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 		rng := rand.New(rand.NewPCG(o.Seed^0x5f7c3a1d, uint64(step)))
 		batch := make([]rl.SFTExample, o.SFTBatch)
 		for i := range batch {
-			ex := builtin.SFTExample(rng)
+			ex := teacher.Apply(builtin.SFTExample(rng), rng)
 			ans := append(toInt32(w.tok.Encode(ex.Answer)), w.eos[0])
 			batch[i] = rl.SFTExample{Prompt: toInt32(w.tok.Encode(ex.Prompt)), Answer: ans}
 			tokens += len(batch[i].Prompt) + len(ans)

@@ -149,3 +149,12 @@ func Corrupt(answer string) string {
 	d := answer[n-1] - '0'
 	return answer[:n-1] + string(rune('0'+(d+1)%10))
 }
+
+// Describe lists the error rates of levels 1..maxLevel: "0.15,0.30,0.45".
+func (t Teacher) Describe(maxLevel int) string {
+	parts := make([]string, maxLevel)
+	for l := range parts {
+		parts[l] = strconv.FormatFloat(t.ErrorRate(l+1), 'f', 2, 64)
+	}
+	return strings.Join(parts, ",")
+}

@@ -174,3 +174,13 @@ func TestTeacherPromptSeed(t *testing.T) {
 		t.Error("per-prompt corruption does not depend on the seed")
 	}
 }
+
+func TestTeacherDescribe(t *testing.T) {
+	tr, _ := ParseTeacher("0.15", TeacherPerSample, 1)
+	if got, want := tr.Describe(3), "0.15,0.30,0.45"; got != want {
+		t.Errorf("Describe(3) = %q, want %q", got, want)
+	}
+	if got, want := (Teacher{}).Describe(2), "0.00,0.00"; got != want {
+		t.Errorf("exact Describe(2) = %q, want %q", got, want)
+	}
+}
