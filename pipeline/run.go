@@ -607,7 +607,6 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		led.flush(rl.Metrics{}, tr.Cls.NumBins())
 		r.state.Probed = true
 		r.state.ProbeSpent += n
-		r.logf("gdro: probe pass seeded the classifier with %d rollouts over the pool", n)
 	}
 	metricsPath := filepath.Join(r.dir, "metrics.jsonl")
 	history, err := readMetrics(metricsPath, tr.Step)
