@@ -15,10 +15,9 @@ package cpu
 import (
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/frontier-rl/frontier/kernels"
+	"github.com/frontier-rl/frontier/kernels/par"
 	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
@@ -48,7 +47,7 @@ func New(threads int) *Backend {
 func (c *Backend) Threads() int { return c.threads }
 
 // Name reports the backend and its code path.
-func (c *Backend) Name() string { return "cpu/" + gemmPath() }
+func (c *Backend) Name() string { return "cpu/" + string(gemmPath()) }
 
 // Data returns the slice behind a CPU buffer. It panics if b was not made by a
 // CPU backend (a programming error, not bad input).
@@ -94,40 +93,11 @@ func (c *Backend) Fill(dst kernels.Buffer, v float32) {
 }
 
 // parallel runs fn over [0, n) in chunks of grain elements (the last may be
-// shorter). Chunk boundaries depend only on n and grain, so a computation whose
-// chunks write disjoint outputs is deterministic.
+// shorter) on the backend's threads (par.Range). Chunk boundaries depend only
+// on n and grain, so a computation whose chunks write disjoint outputs is
+// deterministic.
 func (c *Backend) parallel(n, grain int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	if grain < 1 {
-		grain = 1
-	}
-	chunks := (n + grain - 1) / grain
-	workers := min(c.threads, chunks)
-	if workers <= 1 {
-		for lo := 0; lo < n; lo += grain {
-			fn(lo, min(lo+grain, n))
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				ci := int(next.Add(1)) - 1
-				if ci >= chunks {
-					return
-				}
-				lo := ci * grain
-				fn(lo, min(lo+grain, n))
-			}
-		}()
-	}
-	wg.Wait()
+	par.Range(n, grain, c.threads, fn)
 }
 
 // grainRows picks a chunk size in rows so that a chunk holds about 16K

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/frontier-rl/frontier/kernels/par"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is [m,k]:
@@ -81,37 +83,6 @@ func sgemmWith(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, al
 		return
 	}
 	sgemmBlocked(ws, sp, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
-}
-
-// SgemmRef is the reference for Sgemm, with the same arguments: a plain
-// triple loop that sums over k in order, in float32, then stores
-// alpha*s + beta*C (alpha*s when beta == 0). threads is ignored.
-func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
-	checkGemm("SgemmRef", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var x, y float32
-				if transA {
-					x = a[p*lda+i]
-				} else {
-					x = a[i*lda+p]
-				}
-				if transB {
-					y = b[j*ldb+p]
-				} else {
-					y = b[p*ldb+j]
-				}
-				s += x * y
-			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
-			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
-		}
-	}
 }
 
 // checkGemm panics when a size, a leading dimension or a slice length is
@@ -284,20 +255,9 @@ func sgemmBlocked(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int,
 			}
 		}
 	}
-	if threads == 1 {
-		worker(0)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for w := 1; w < threads; w++ {
-		go func() {
-			defer wg.Done()
-			worker(w)
-		}()
-	}
-	worker(0)
-	wg.Wait()
+	// One chunk per goroutine: each blocks at the barrier inside its chunk,
+	// so no goroutine takes a second one and all run at once.
+	par.For(threads, threads, worker)
 }
 
 // barrier is a reusable rendezvous of n goroutines. A waiter spins briefly
