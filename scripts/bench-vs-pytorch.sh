@@ -39,7 +39,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 	torch_only=(--only train)
 fi
 frontier() {
-	(cd "$repo" && go test -run '^$' -bench "$bench" -benchtime 3x -count "$COUNT" -cpu "$THREADS" .) |
+	(cd "$repo" && go test -run '^$' -timeout 0 -bench "$bench" -benchtime 3x -count "$COUNT" -cpu "$THREADS" .) |
 		grep -E '^Benchmark|^cpu:' | tee -a "$work/go.txt"
 }
 echo "== frontier ($(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
