@@ -30,7 +30,15 @@ func (b buf) Len() int { return len(b) }
 type Backend struct {
 	threads int
 	ws      *simd.Workspace // GEMM packing buffers, reused between calls
+	// minWork is the work (in multiply-adds) below which an op with
+	// parallelWork runs on the calling goroutine alone (the benchmarks set it
+	// to 0 to time the fan-out it saves).
+	minWork int
 }
+
+// minParallelWork is the default minWork: about 20 microseconds of vector
+// arithmetic, several times what starting and joining a goroutine costs.
+const minParallelWork = 1 << 16
 
 var _ kernels.Backend = (*Backend)(nil)
 
@@ -40,7 +48,7 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads, ws: new(simd.Workspace)}
+	return &Backend{threads: threads, ws: new(simd.Workspace), minWork: minParallelWork}
 }
 
 // Threads is the number of goroutines the backend uses.
@@ -98,6 +106,18 @@ func (c *Backend) Fill(dst kernels.Buffer, v float32) {
 // deterministic.
 func (c *Backend) parallel(n, grain int, fn func(lo, hi int)) {
 	par.Range(n, grain, c.threads, fn)
+}
+
+// parallelWork is parallel for an op whose chunks together cost work
+// multiply-adds: below c.minWork it runs every chunk on the calling
+// goroutine, as the fan-out would cost more than it saves. The chunks are
+// the same either way, so the result is too.
+func (c *Backend) parallelWork(n, grain, work int, fn func(lo, hi int)) {
+	threads := c.threads
+	if work < c.minWork {
+		threads = 1
+	}
+	par.Range(n, grain, threads, fn)
 }
 
 // grainRows picks a chunk size in rows so that a chunk holds about 16K
