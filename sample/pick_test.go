@@ -156,6 +156,19 @@ func TestSamplerMatchesReference(t *testing.T) {
 	}
 }
 
+// TestSortPickerMatchesReference: the benchmark's baseline passes the check
+// too (on the small rows).
+func TestSortPickerMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var p sortPicker
+	for ci, cfg := range samplerCases {
+		logits := randomLogits(r, 64, 2.5, cfg)
+		if err := checkSampler(p.pick, logits, cfg, 20000, uint64(ci)); err != nil {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+}
+
 // TestSamplerCheckCatchesIgnoredTruncation: the check fails a sampler that
 // ignores top-k, and one that ignores top-p.
 func TestSamplerCheckCatchesIgnoredTruncation(t *testing.T) {
@@ -218,6 +231,12 @@ func BenchmarkPick(b *testing.B) {
 			}
 		})
 	}
+	b.Run("sort-baseline/topk20-topp0.8", func(b *testing.B) {
+		var p sortPicker
+		for range b.N {
+			p.pick(logits, trunc, r)
+		}
+	})
 	b.Run("ratio", func(b *testing.B) {
 		var p picker
 		ratios := make([]float64, 0, b.N)
@@ -231,4 +250,90 @@ func BenchmarkPick(b *testing.B) {
 		slices.Sort(ratios)
 		b.ReportMetric(ratios[len(ratios)/2], "trunc/full")
 	})
+}
+
+// sortPicker is the sampler as first written, the definition executed
+// directly: float64 exponentials of every logit and a stable sort of the
+// whole vocabulary whenever top-k or top-p is set. It is the baseline of
+// BenchmarkPick and passes the same check as the picker.
+type sortPicker struct {
+	probs []float64
+	order []int32
+}
+
+func (p *sortPicker) pick(logits []float32, cfg Config, r *rand.Rand) (int32, float32) {
+	V := len(logits)
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	mx := float64(logits[best])
+	var z float64
+	for _, v := range logits {
+		z += math.Exp(float64(v) - mx)
+	}
+	logZ := mx + math.Log(z)
+	logp := func(i int) float32 { return float32(float64(logits[i]) - logZ) }
+	if cfg.Temperature == 0 {
+		return int32(best), logp(best)
+	}
+	if cap(p.probs) < V {
+		p.probs = make([]float64, V)
+		p.order = make([]int32, V)
+	}
+	probs := p.probs[:V]
+	invT := 1 / cfg.Temperature
+	var total float64
+	for i, v := range logits {
+		probs[i] = math.Exp((float64(v) - mx) * invT)
+		total += probs[i]
+	}
+	truncate := (cfg.TopK > 0 && cfg.TopK < V) || (cfg.TopP > 0 && cfg.TopP < 1)
+	u := r.Float64()
+	if !truncate {
+		target := u * total
+		var acc float64
+		for i, q := range probs {
+			acc += q
+			if acc > target {
+				return int32(i), logp(i)
+			}
+		}
+		return int32(V - 1), logp(V - 1)
+	}
+	order := p.order[:V]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
+	keep := V
+	if cfg.TopK > 0 && cfg.TopK < keep {
+		keep = cfg.TopK
+	}
+	if cfg.TopP > 0 && cfg.TopP < 1 {
+		var acc float64
+		for i := 0; i < keep; i++ {
+			acc += probs[order[i]]
+			if acc >= cfg.TopP*total {
+				keep = i + 1
+				break
+			}
+		}
+	}
+	var kept float64
+	for _, id := range order[:keep] {
+		kept += probs[id]
+	}
+	target := u * kept
+	var acc float64
+	for _, id := range order[:keep] {
+		acc += probs[id]
+		if acc > target {
+			return id, logp(int(id))
+		}
+	}
+	id := order[keep-1]
+	return id, logp(int(id))
 }
