@@ -76,10 +76,13 @@ func TestGemm(t *testing.T) {
 					if beta == 0 {
 						cin = nanF32(m * n)
 					}
-					cb := upload(be, cin)
-					be.Gemm(ta, tb, m, n, k, alpha, upload(be, a), upload(be, b), beta, cb)
-					checkClose(t, name, download(be, cb), want, 2e-6, mag)
-
+					// Guarded buffers: no write past either end, A and B unchanged.
+					ga, gb, gc := kerneltest.NewInput(a), kerneltest.NewInput(b), kerneltest.NewGuarded(cin)
+					be.Gemm(ta, tb, m, n, k, alpha, Wrap(ga.Data), Wrap(gb.Data), beta, Wrap(gc.Data))
+					if err := kerneltest.CheckAll([]string{"a", "b", "c"}, ga, gb, gc); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					checkClose(t, name, gc.Data, want, 2e-6, mag)
 				}
 			}
 		}
