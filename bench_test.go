@@ -52,6 +52,23 @@ func sgemmShapes() []sgemmShape {
 	)
 }
 
+// tinySgemmShapes are the products of the tiny model's training step
+// (8 x 128 tokens, hidden 128, kv 64, intermediate 384, vocabulary 512):
+// the forward's x·Wᵀ (NT), the backward's dY·W (NN) and dYᵀ·X (TN).
+func tinySgemmShapes() []sgemmShape {
+	return []sgemmShape{
+		{"tiny_q_1024x128x128_NT", 1024, 128, 128, false, true},
+		{"tiny_kv_1024x64x128_NT", 1024, 64, 128, false, true},
+		{"tiny_gateup_1024x384x128_NT", 1024, 384, 128, false, true},
+		{"tiny_down_1024x128x384_NT", 1024, 128, 384, false, true},
+		{"tiny_head_1024x512x128_NT", 1024, 512, 128, false, true},
+		{"tiny_dx_1024x128x384_NN", 1024, 128, 384, false, false},
+		{"tiny_dw_384x128x1024_TN", 384, 128, 1024, true, false},
+		{"tiny_dw_128x128x1024_TN", 128, 128, 1024, true, false},
+		{"tiny_dw_512x128x1024_TN", 512, 128, 1024, true, false},
+	}
+}
+
 // sgemmOperands returns random A, B, C and leading dimensions for a shape.
 func sgemmOperands(s sgemmShape) (a []float32, lda int, b []float32, ldb int, c []float32) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -81,7 +98,7 @@ func reportGFLOPS(b *testing.B, s sgemmShape) {
 // the processor has it, pure Go with -tags noasm), reusing its packing
 // buffers as the CPU backend does.
 func BenchmarkSgemm(b *testing.B) {
-	for _, s := range sgemmShapes() {
+	for _, s := range append(sgemmShapes(), tinySgemmShapes()...) {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/threads=%d", s.name, threads), func(b *testing.B) {
 				a, lda, bb, ldb, c := sgemmOperands(s)

@@ -35,8 +35,17 @@ type Config struct {
 // weight decay 0.01, gradient clipping at 1.0 and a constant schedule.
 func DefaultConfig() Config {
 	return Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, ClipNorm: 1.0,
-		Schedule: Schedule{Kind: "constant"}}
+		Schedule: Schedule{Kind: Constant}}
 }
+
+// ScheduleKind names the shape of a learning-rate schedule.
+type ScheduleKind string
+
+// The schedules Factor knows.
+const (
+	Constant ScheduleKind = "constant"
+	Cosine   ScheduleKind = "cosine"
+)
 
 // Schedule maps a step to a multiplier of the peak learning rate.
 //
@@ -44,7 +53,7 @@ func DefaultConfig() Config {
 //	Kind "constant":        1
 //	Kind "cosine":          MinRatio + (1−MinRatio)·(1+cos(π·p))/2, p = (step−Warmup)/(Total−Warmup)
 type Schedule struct {
-	Kind     string // "constant" or "cosine"
+	Kind     ScheduleKind // Constant (or empty) or Cosine
 	Warmup   int
 	Total    int     // total steps (cosine only)
 	MinRatio float64 // final multiplier of the cosine (e.g. 0.1)
@@ -53,8 +62,8 @@ type Schedule struct {
 // Validate reports a schedule that cannot be evaluated.
 func (s Schedule) Validate() error {
 	switch s.Kind {
-	case "", "constant":
-	case "cosine":
+	case "", Constant:
+	case Cosine:
 		if s.Total <= s.Warmup {
 			return fmt.Errorf("optim: cosine schedule needs total steps (%d) > warm-up steps (%d)", s.Total, s.Warmup)
 		}
@@ -72,7 +81,7 @@ func (s Schedule) Factor(step int) float64 {
 	if step < s.Warmup {
 		return float64(step+1) / float64(s.Warmup)
 	}
-	if s.Kind != "cosine" {
+	if s.Kind != Cosine {
 		return 1
 	}
 	p := float64(step-s.Warmup) / float64(s.Total-s.Warmup)

@@ -9,16 +9,16 @@ import (
 )
 
 func TestScheduleFactor(t *testing.T) {
-	cos := Schedule{Kind: "cosine", Warmup: 10, Total: 110, MinRatio: 0.1}
+	cos := Schedule{Kind: Cosine, Warmup: 10, Total: 110, MinRatio: 0.1}
 	tests := []struct {
 		s    Schedule
 		step int
 		want float64
 	}{
-		{Schedule{Kind: "constant"}, 0, 1},
-		{Schedule{Kind: "constant", Warmup: 4}, 0, 0.25},
-		{Schedule{Kind: "constant", Warmup: 4}, 3, 1},
-		{Schedule{Kind: "constant", Warmup: 4}, 100, 1},
+		{Schedule{Kind: Constant}, 0, 1},
+		{Schedule{Kind: Constant, Warmup: 4}, 0, 0.25},
+		{Schedule{Kind: Constant, Warmup: 4}, 3, 1},
+		{Schedule{Kind: Constant, Warmup: 4}, 100, 1},
 		{cos, 9, 1},
 		{cos, 10, 1},
 		{cos, 60, 0.55},
@@ -33,7 +33,7 @@ func TestScheduleFactor(t *testing.T) {
 }
 
 func TestScheduleValidate(t *testing.T) {
-	for _, s := range []Schedule{{Kind: "linear"}, {Kind: "cosine", Warmup: 5, Total: 5}, {Warmup: -1}} {
+	for _, s := range []Schedule{{Kind: "linear"}, {Kind: Cosine, Warmup: 5, Total: 5}, {Warmup: -1}} {
 		if s.Validate() == nil {
 			t.Errorf("%+v: no error", s)
 		}
@@ -50,7 +50,7 @@ func TestAdamWMatchesFormula(t *testing.T) {
 	for i := range p0 {
 		p0[i] = float32(r.NormFloat64())
 	}
-	cfg := Config{LR: 0.01, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1, ClipNorm: 0.5, Schedule: Schedule{Kind: "constant", Warmup: 2}}
+	cfg := Config{LR: 0.01, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, WeightDecay: 0.1, ClipNorm: 0.5, Schedule: Schedule{Kind: Constant, Warmup: 2}}
 	o, err := NewAdamW(cfg, b, n)
 	if err != nil {
 		t.Fatal(err)

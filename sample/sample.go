@@ -13,9 +13,7 @@ package sample
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/frontier-rl/frontier/model"
 )
@@ -76,82 +74,128 @@ func mix64(z uint64) uint64 {
 // cache; each prompt is prefilled once into the first of its slots and
 // copied to the others.
 func Generate(m *model.Model, reqs []Request, cfg Config) ([][]Completion, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	b, err := newBatch(reqs, m.Config.VocabSize)
+	if err != nil || len(b.seqs) == 0 {
+		return b.out, err
+	}
+	rows, err := b.prefill(m, reqs, cfg.MaxNew)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.decode(m, rows, cfg); err != nil {
+		return nil, err
+	}
+	return b.out, nil
+}
+
+// validate reports a configuration Generate cannot sample with.
+func (cfg Config) validate() error {
 	if cfg.MaxNew <= 0 {
-		return nil, fmt.Errorf("sample: MaxNew is %d, want at least 1", cfg.MaxNew)
+		return fmt.Errorf("sample: MaxNew is %d, want at least 1", cfg.MaxNew)
 	}
 	if cfg.Temperature < 0 || cfg.TopK < 0 || cfg.TopP < 0 || cfg.TopP > 1 {
-		return nil, fmt.Errorf("sample: invalid config (temperature %g, top-k %d, top-p %g)", cfg.Temperature, cfg.TopK, cfg.TopP)
+		return fmt.Errorf("sample: invalid config (temperature %g, top-k %d, top-p %g)", cfg.Temperature, cfg.TopK, cfg.TopP)
 	}
-	V := m.Config.VocabSize
-	type seq struct {
-		req, idx, slot int
-		pos            int32 // position of the next token to feed
-		rng            *rand.Rand
-		out            *Completion
-	}
-	out := make([][]Completion, len(reqs))
-	var seqs []*seq
-	maxPrompt, slots := 0, 0
-	var pIDs, pSlot, pPos, pOut []int32
-	firstSlot := make([]int, len(reqs))
+	return nil
+}
+
+// seq is one sample being decoded.
+type seq struct {
+	req, slot int
+	pos       int32 // position of the next token to feed
+	rng       *rand.Rand
+	out       *Completion
+}
+
+// batch is the state of one Generate call: the samples, where their
+// completions go, and the packed prefill of the prompts that have samples.
+type batch struct {
+	out       [][]Completion
+	seqs      []*seq
+	firstSlot []int // first cache slot of each request
+	slots     int   // cache slots in all (one per sample)
+	maxPrompt int
+	cache     *model.KVCache
+	// The prefill: every prompt token with its slot and position, and the
+	// row of each prompt's last token.
+	ids, slot, pos, last []int32
+}
+
+// newBatch checks the requests against a vocabulary of V tokens and lays
+// out their samples: one cache slot each, the slots of a request adjacent.
+func newBatch(reqs []Request, V int) (*batch, error) {
+	b := &batch{out: make([][]Completion, len(reqs)), firstSlot: make([]int, len(reqs))}
 	for i, r := range reqs {
 		if len(r.Prompt) == 0 {
-			return nil, fmt.Errorf("sample: request %d has an empty prompt", i)
+			return b, fmt.Errorf("sample: request %d has an empty prompt", i)
 		}
-		out[i] = make([]Completion, len(r.Seeds))
-		maxPrompt = max(maxPrompt, len(r.Prompt))
-		firstSlot[i] = slots
+		b.out[i] = make([]Completion, len(r.Seeds))
+		b.maxPrompt = max(b.maxPrompt, len(r.Prompt))
+		b.firstSlot[i] = b.slots
 		if len(r.Seeds) == 0 {
 			continue
 		}
 		for t, id := range r.Prompt {
 			if id < 0 || int(id) >= V {
-				return nil, fmt.Errorf("sample: request %d: prompt token %d at position %d is outside the vocabulary [0, %d)", i, id, t, V)
+				return b, fmt.Errorf("sample: request %d: prompt token %d at position %d is outside the vocabulary [0, %d)", i, id, t, V)
 			}
-			pIDs = append(pIDs, id)
-			pSlot = append(pSlot, int32(slots))
-			pPos = append(pPos, int32(t))
+			b.ids = append(b.ids, id)
+			b.slot = append(b.slot, int32(b.slots))
+			b.pos = append(b.pos, int32(t))
 		}
-		pOut = append(pOut, int32(len(pIDs)-1))
+		b.last = append(b.last, int32(len(b.ids)-1))
 		for j, s := range r.Seeds {
-			seqs = append(seqs, &seq{req: i, idx: j, slot: slots + j, pos: int32(len(r.Prompt)),
-				rng: rand.New(rand.NewPCG(s, 0xda3e39cb94b95bdb)), out: &out[i][j]})
+			b.seqs = append(b.seqs, &seq{req: i, slot: b.slots + j, pos: int32(len(r.Prompt)),
+				rng: rand.New(rand.NewPCG(s, 0xda3e39cb94b95bdb)), out: &b.out[i][j]})
 		}
-		slots += len(r.Seeds)
+		b.slots += len(r.Seeds)
 	}
-	if len(seqs) == 0 {
-		return out, nil
-	}
-	cache := m.NewKVCache(slots, maxPrompt+cfg.MaxNew)
-	logits, err := m.ForwardCached(cache, pIDs, pSlot, pPos, pOut)
+	return b, nil
+}
+
+// prefill runs every prompt once, copies each prompt's cache to its other
+// samples' slots and returns the logits row ([V]) each sample starts from.
+func (b *batch) prefill(m *model.Model, reqs []Request, maxNew int) ([][]float32, error) {
+	V := m.Config.VocabSize
+	b.cache = m.NewKVCache(b.slots, b.maxPrompt+maxNew)
+	logits, err := m.ForwardCached(b.cache, b.ids, b.slot, b.pos, b.last)
 	if err != nil {
 		return nil, fmt.Errorf("sample: prefill: %w", err)
 	}
-	// Share each prompt's prefill with its other samples; every sample
-	// starts from its prompt's last logits.
-	rowOf := make([]int, len(reqs))
+	rowOf := make([]int, len(reqs)) // prefill output row of each request
 	k := 0
 	for i, r := range reqs {
 		if len(r.Seeds) == 0 {
 			continue
 		}
 		for j := 1; j < len(r.Seeds); j++ {
-			cache.CopySlot(firstSlot[i]+j, firstSlot[i], len(r.Prompt))
+			b.cache.CopySlot(b.firstSlot[i]+j, b.firstSlot[i], len(r.Prompt))
 		}
 		rowOf[i] = k
 		k++
 	}
+	rows := make([][]float32, len(b.seqs))
+	for i, s := range b.seqs {
+		row := rowOf[s.req]
+		rows[i] = logits[row*V : (row+1)*V]
+	}
+	return rows, nil
+}
+
+// decode picks a token for every active sample from its logits row, feeds
+// the ones that go on through the model, and repeats until every sample has
+// stopped at an EOS id or at cfg.MaxNew tokens.
+func (b *batch) decode(m *model.Model, rows [][]float32, cfg Config) error {
+	V := m.Config.VocabSize
 	isEOS := map[int32]bool{}
 	for _, e := range cfg.EOS {
 		isEOS[e] = true
 	}
 	var pk picker
-	active := seqs
-	rows := make([][]float32, len(seqs))
-	for i, s := range seqs {
-		row := rowOf[s.req]
-		rows[i] = logits[row*V : (row+1)*V]
-	}
+	active := b.seqs
 	for step := 0; len(active) > 0; step++ {
 		next := active[:0:0]
 		var ids, slot, pos []int32
@@ -167,9 +211,7 @@ func Generate(m *model.Model, reqs []Request, cfg Config) ([][]Completion, error
 				continue
 			}
 			next = append(next, s)
-			ids = append(ids, tok)
-			slot = append(slot, int32(s.slot))
-			pos = append(pos, s.pos)
+			ids, slot, pos = append(ids, tok), append(slot, int32(s.slot)), append(pos, s.pos)
 			s.pos++
 		}
 		active = next
@@ -180,99 +222,14 @@ func Generate(m *model.Model, reqs []Request, cfg Config) ([][]Completion, error
 		for i := range outRows {
 			outRows[i] = int32(i)
 		}
-		logits, err = m.ForwardCached(cache, ids, slot, pos, outRows)
+		logits, err := m.ForwardCached(b.cache, ids, slot, pos, outRows)
 		if err != nil {
-			return nil, fmt.Errorf("sample: decode step %d: %w", step, err)
+			return fmt.Errorf("sample: decode step %d: %w", step, err)
 		}
 		rows = rows[:len(active)]
 		for i := range active {
 			rows[i] = logits[i*V : (i+1)*V]
 		}
 	}
-	return out, nil
-}
-
-// picker holds scratch space for choosing tokens.
-type picker struct {
-	probs []float64
-	order []int32
-}
-
-// pick chooses the next token from one row of logits and returns it with its
-// log-probability at temperature 1.
-func (p *picker) pick(logits []float32, cfg Config, r *rand.Rand) (int32, float32) {
-	V := len(logits)
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
-	mx := float64(logits[best])
-	var z float64
-	for _, v := range logits {
-		z += math.Exp(float64(v) - mx)
-	}
-	logZ := mx + math.Log(z)
-	logp := func(i int) float32 { return float32(float64(logits[i]) - logZ) }
-	if cfg.Temperature == 0 {
-		return int32(best), logp(best)
-	}
-	if cap(p.probs) < V {
-		p.probs = make([]float64, V)
-		p.order = make([]int32, V)
-	}
-	probs := p.probs[:V]
-	invT := 1 / cfg.Temperature
-	var total float64
-	for i, v := range logits {
-		probs[i] = math.Exp((float64(v) - mx) * invT)
-		total += probs[i]
-	}
-	truncate := (cfg.TopK > 0 && cfg.TopK < V) || (cfg.TopP > 0 && cfg.TopP < 1)
-	u := r.Float64()
-	if !truncate {
-		target := u * total
-		var acc float64
-		for i, q := range probs {
-			acc += q
-			if acc > target {
-				return int32(i), logp(i)
-			}
-		}
-		return int32(V - 1), logp(V - 1)
-	}
-	order := p.order[:V]
-	for i := range order {
-		order[i] = int32(i)
-	}
-	sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
-	keep := V
-	if cfg.TopK > 0 && cfg.TopK < keep {
-		keep = cfg.TopK
-	}
-	if cfg.TopP > 0 && cfg.TopP < 1 {
-		var acc float64
-		for i := 0; i < keep; i++ {
-			acc += probs[order[i]]
-			if acc >= cfg.TopP*total {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	var kept float64
-	for _, id := range order[:keep] {
-		kept += probs[id]
-	}
-	target := u * kept
-	var acc float64
-	for _, id := range order[:keep] {
-		acc += probs[id]
-		if acc > target {
-			return id, logp(int(id))
-		}
-	}
-	id := order[keep-1]
-	return id, logp(int(id))
+	return nil
 }

@@ -15,10 +15,9 @@ package cpu
 import (
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/frontier-rl/frontier/kernels"
+	"github.com/frontier-rl/frontier/kernels/par"
 	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
@@ -31,7 +30,15 @@ func (b buf) Len() int { return len(b) }
 type Backend struct {
 	threads int
 	ws      *simd.Workspace // GEMM packing buffers, reused between calls
+	// minWork is the work (in multiply-adds) below which an op with
+	// parallelWork runs on the calling goroutine alone (the benchmarks set it
+	// to 0 to time the fan-out it saves).
+	minWork int
 }
+
+// minParallelWork is the default minWork: about 20 microseconds of vector
+// arithmetic, several times what starting and joining a goroutine costs.
+const minParallelWork = 1 << 16
 
 var _ kernels.Backend = (*Backend)(nil)
 
@@ -41,14 +48,14 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads, ws: new(simd.Workspace)}
+	return &Backend{threads: threads, ws: new(simd.Workspace), minWork: minParallelWork}
 }
 
 // Threads is the number of goroutines the backend uses.
 func (c *Backend) Threads() int { return c.threads }
 
 // Name reports the backend and its code path.
-func (c *Backend) Name() string { return "cpu/" + gemmPath() }
+func (c *Backend) Name() string { return "cpu/" + string(gemmPath()) }
 
 // Data returns the slice behind a CPU buffer. It panics if b was not made by a
 // CPU backend (a programming error, not bad input).
@@ -94,40 +101,23 @@ func (c *Backend) Fill(dst kernels.Buffer, v float32) {
 }
 
 // parallel runs fn over [0, n) in chunks of grain elements (the last may be
-// shorter). Chunk boundaries depend only on n and grain, so a computation whose
-// chunks write disjoint outputs is deterministic.
+// shorter) on the backend's threads (par.Range). Chunk boundaries depend only
+// on n and grain, so a computation whose chunks write disjoint outputs is
+// deterministic.
 func (c *Backend) parallel(n, grain int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
+	par.Range(n, grain, c.threads, fn)
+}
+
+// parallelWork is parallel for an op whose chunks together cost work
+// multiply-adds: below c.minWork it runs every chunk on the calling
+// goroutine, as the fan-out would cost more than it saves. The chunks are
+// the same either way, so the result is too.
+func (c *Backend) parallelWork(n, grain, work int, fn func(lo, hi int)) {
+	threads := c.threads
+	if work < c.minWork {
+		threads = 1
 	}
-	if grain < 1 {
-		grain = 1
-	}
-	chunks := (n + grain - 1) / grain
-	workers := min(c.threads, chunks)
-	if workers <= 1 {
-		for lo := 0; lo < n; lo += grain {
-			fn(lo, min(lo+grain, n))
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				ci := int(next.Add(1)) - 1
-				if ci >= chunks {
-					return
-				}
-				lo := ci * grain
-				fn(lo, min(lo+grain, n))
-			}
-		}()
-	}
-	wg.Wait()
+	par.Range(n, grain, threads, fn)
 }
 
 // grainRows picks a chunk size in rows so that a chunk holds about 16K

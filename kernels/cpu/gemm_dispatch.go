@@ -10,5 +10,5 @@ func (c *Backend) sgemm(transA, transB bool, m, n, k int, alpha float32, a []flo
 	c.ws.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc, c.threads)
 }
 
-// gemmPath names the code path: "avx2" or "go".
-func gemmPath() string { return simd.Path() }
+// gemmPath names the code path (simd.PathAVX2 or simd.PathGo).
+func gemmPath() simd.CodePath { return simd.Path() }

@@ -3,43 +3,9 @@ package cpu
 import "math"
 
 // Independent float64 versions of the forward ops, written from the
-// kernels.Backend documentation. They are the oracles for the forward tests
+// kernels.Backend documentation (the GEMM reference, shared with the SGEMM
+// tests, is kerneltest.Gemm64). They are the oracles for the forward tests
 // and the functions the finite-difference gradient checks differentiate.
-
-// naiveGemm returns alpha·op(A)·op(B) + beta·C and, per element, the size
-// |alpha|·Σ|op(A)·op(B)| + |beta·C| of the terms summed (for tolerances).
-// beta = 0 ignores c, which may then hold NaN.
-func naiveGemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) (out, mag []float64) {
-	out = make([]float64, m*n)
-	mag = make([]float64, m*n)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s, sa float64
-			for p := 0; p < k; p++ {
-				var av, bv float64
-				if transA {
-					av = a[p*m+i]
-				} else {
-					av = a[i*k+p]
-				}
-				if transB {
-					bv = b[j*k+p]
-				} else {
-					bv = b[p*n+j]
-				}
-				s += av * bv
-				sa += math.Abs(av * bv)
-			}
-			out[i*n+j] = alpha * s
-			mag[i*n+j] = math.Abs(alpha) * sa
-			if beta != 0 {
-				out[i*n+j] += beta * c[i*n+j]
-				mag[i*n+j] += math.Abs(beta * c[i*n+j])
-			}
-		}
-	}
-	return out, mag
-}
 
 func naiveEmbedding(table []float64, ids []int32, d int) []float64 {
 	out := make([]float64, len(ids)*d)

@@ -255,7 +255,11 @@ func (c *Backend) AttentionCached(out, q, kc, vc kernels.Buffer, slot, length []
 	group := heads / kvHeads
 	qw, kw := heads*hd, kvHeads*hd
 	n := len(slot)
-	c.parallel(n*heads, 1, func(lo, hi int) {
+	work := 0 // two passes of hd multiply-adds per key and query head
+	for _, l := range length {
+		work += 2 * int(l) * heads * hd
+	}
+	c.parallelWork(n*heads, 1, work, func(lo, hi int) {
 		var scores []float32
 		for task := lo; task < hi; task++ {
 			i, h := task/heads, task%heads

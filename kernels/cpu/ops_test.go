@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/frontier-rl/frontier/kernels/kerneltest"
+	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
 // The op tests compare every method of the backend with the float64 naive
@@ -15,7 +18,7 @@ func newTestBackend() *Backend { return New(3) }
 
 func TestName(t *testing.T) {
 	be := New(1)
-	if p := gemmPath(); be.Name() != "cpu/"+p || (p != "avx2" && p != "go") {
+	if p := gemmPath(); be.Name() != "cpu/"+string(p) || (p != simd.PathAVX2 && p != simd.PathGo) {
 		t.Errorf("Name() = %q", be.Name())
 	}
 }
@@ -67,15 +70,19 @@ func TestGemm(t *testing.T) {
 					a := randF32(r, m*k, -1, 1)
 					b := randF32(r, k*n, -1, 1)
 					c0 := randF32(r, m*n, -1, 1)
-					want, mag := naiveGemm(ta, tb, m, n, k, float64(alpha), f64(a), f64(b), float64(beta), f64(c0))
+					lda, ldb, ldc := kerneltest.Lds(ta, tb, m, n, k)
+					want, mag := kerneltest.Gemm64(ta, tb, m, n, k, float64(alpha), a, lda, b, ldb, float64(beta), c0, ldc)
 					cin := c0
 					if beta == 0 {
 						cin = nanF32(m * n)
 					}
-					cb := upload(be, cin)
-					be.Gemm(ta, tb, m, n, k, alpha, upload(be, a), upload(be, b), beta, cb)
-					checkClose(t, name, download(be, cb), want, 2e-6, mag)
-
+					// Guarded buffers: no write past either end, A and B unchanged.
+					ga, gb, gc := kerneltest.NewInput(a), kerneltest.NewInput(b), kerneltest.NewGuarded(cin)
+					be.Gemm(ta, tb, m, n, k, alpha, Wrap(ga.Data), Wrap(gb.Data), beta, Wrap(gc.Data))
+					if err := kerneltest.CheckAll([]string{"a", "b", "c"}, ga, gb, gc); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					checkClose(t, name, gc.Data, want, 2e-6, mag)
 				}
 			}
 		}

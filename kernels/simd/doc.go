@@ -10,7 +10,9 @@
 // AMD Zen 4 development machine, which runs 512-bit operations on its 256-bit
 // units; it was about 12% slower than the AVX2 one and was left out.)
 //
-// Every fast routine has a plain reference to test it against (SgemmRef for
-// Sgemm; the tests hold the others). Sgemm is deterministic: for given
+// Every fast routine has a plain reference to test it against
+// (kerneltest.Gemm64 for Sgemm; the tests hold the others), and the tests
+// run every routine on guarded buffers (kerneltest.Guarded) that catch a
+// write past either end and any change to an input. Sgemm is deterministic: for given
 // inputs its result does not depend on the number of threads.
 package simd

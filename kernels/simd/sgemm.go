@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/frontier-rl/frontier/kernels/par"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is [m,k]:
@@ -28,30 +30,85 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // repeated products do not allocate. It is safe for concurrent use, its
 // zero value is ready to use, and what it holds never affects a result (every
 // packed element is written before it is read). A nil *Workspace allocates.
+//
+// It keeps up to workspaceKeep buffers of each kind on free lists (which,
+// unlike a sync.Pool, a garbage collection does not empty), with capacities
+// rounded up to a power of two so that one buffer serves products of
+// neighbouring shapes.
 type Workspace struct {
-	a, b, tmp sync.Pool // of *[]float32: packed A blocks, packed B blocks, edge tiles
+	mu   sync.Mutex
+	free [numPools][][]float32
 }
 
-// get returns a buffer of n elements (contents undefined) from pool p of ws.
-func (ws *Workspace) get(p func(*Workspace) *sync.Pool, n int) []float32 {
-	if ws != nil {
-		if v, ok := p(ws).Get().(*[]float32); ok && cap(*v) >= n {
-			return (*v)[:n]
+// The kinds of buffer a Workspace keeps.
+const (
+	poolA   = iota // packed blocks of A
+	poolB          // packed blocks of B
+	poolTmp        // edge tiles
+	numPools
+)
+
+// workspaceKeep bounds the buffers of each kind a Workspace holds: one per
+// goroutine of the products running at once.
+const workspaceKeep = 8
+
+// get returns a buffer of n elements (contents undefined) from free list p
+// of ws: the smallest one that is large enough, or a new one.
+func (ws *Workspace) get(p, n int) []float32 {
+	if ws == nil {
+		return make([]float32, n)
+	}
+	ws.mu.Lock()
+	list := ws.free[p]
+	best := -1
+	for i, b := range list {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(list[best])) {
+			best = i
 		}
 	}
-	return make([]float32, n)
+	if best >= 0 {
+		b := list[best]
+		list[best] = list[len(list)-1]
+		ws.free[p] = list[:len(list)-1]
+		ws.mu.Unlock()
+		return b[:n]
+	}
+	ws.mu.Unlock()
+	return make([]float32, n, roundPow2(n))
 }
 
-// put hands a buffer from get back to pool p.
-func (ws *Workspace) put(p func(*Workspace) *sync.Pool, b []float32) {
-	if ws != nil {
-		p(ws).Put(&b)
+// put hands a buffer from get back to free list p; when the list is full it
+// replaces the smallest buffer held if b is larger, and is dropped otherwise.
+func (ws *Workspace) put(p int, b []float32) {
+	if ws == nil {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	list := ws.free[p]
+	if len(list) < workspaceKeep {
+		ws.free[p] = append(list, b)
+		return
+	}
+	small := 0
+	for i := range list {
+		if cap(list[i]) < cap(list[small]) {
+			small = i
+		}
+	}
+	if cap(b) > cap(list[small]) {
+		list[small] = b
 	}
 }
 
-func poolA(ws *Workspace) *sync.Pool   { return &ws.a }
-func poolB(ws *Workspace) *sync.Pool   { return &ws.b }
-func poolTmp(ws *Workspace) *sync.Pool { return &ws.tmp }
+// roundPow2 is the smallest power of two >= n (n >= 1).
+func roundPow2(n int) int {
+	c := 1
+	for c < n {
+		c <<= 1
+	}
+	return c
+}
 
 // Sgemm is the package's Sgemm with its buffers kept in ws.
 func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
@@ -81,37 +138,6 @@ func sgemmWith(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, al
 		return
 	}
 	sgemmBlocked(ws, sp, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
-}
-
-// SgemmRef is the reference for Sgemm, with the same arguments: a plain
-// triple loop that sums over k in order, in float32, then stores
-// alpha*s + beta*C (alpha*s when beta == 0). threads is ignored.
-func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
-	checkGemm("SgemmRef", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var x, y float32
-				if transA {
-					x = a[p*lda+i]
-				} else {
-					x = a[i*lda+p]
-				}
-				if transB {
-					y = b[j*ldb+p]
-				} else {
-					y = b[p*ldb+j]
-				}
-				s += x * y
-			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
-			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
-		}
-	}
 }
 
 // checkGemm panics when a size, a leading dimension or a slice length is
@@ -284,20 +310,9 @@ func sgemmBlocked(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int,
 			}
 		}
 	}
-	if threads == 1 {
-		worker(0)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for w := 1; w < threads; w++ {
-		go func() {
-			defer wg.Done()
-			worker(w)
-		}()
-	}
-	worker(0)
-	wg.Wait()
+	// One chunk per goroutine: each blocks at the barrier inside its chunk,
+	// so no goroutine takes a second one and all run at once.
+	par.For(threads, threads, worker)
 }
 
 // barrier is a reusable rendezvous of n goroutines. A waiter spins briefly

@@ -4,12 +4,22 @@ package simd
 // assembly (false on other processors and in noasm builds).
 func HasAVX2FMA() bool { return useAVX2 }
 
-// Path names the code the routines run: "avx2" or "go".
-func Path() string {
+// CodePath names the code the routines run.
+type CodePath string
+
+// The code paths: the AVX2+FMA assembly, and pure Go (other processors,
+// other architectures, noasm builds).
+const (
+	PathAVX2 CodePath = "avx2"
+	PathGo   CodePath = "go"
+)
+
+// Path is the code path the routines take on this processor.
+func Path() CodePath {
 	if useAVX2 {
-		return "avx2"
+		return PathAVX2
 	}
-	return "go"
+	return PathGo
 }
 
 // SgemmKernel names the micro-kernel Sgemm uses for large products, with its

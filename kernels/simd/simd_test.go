@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/frontier-rl/frontier/kernels/kerneltest"
 )
 
 // vecImpl is one implementation of the vector routines; the tests run every
@@ -59,106 +61,147 @@ func closeTo(got float32, want, tol float64) bool {
 	return math.Abs(float64(got)-want) <= tol
 }
 
+// guardCheck fails the test if a guarded buffer of call was overrun or an
+// input changed.
+func guardCheck(t *testing.T, call string, bufs map[string]kerneltest.Checker) {
+	t.Helper()
+	for name, b := range bufs {
+		if err := b.Check(); err != nil {
+			t.Fatalf("%s: %s: %v", call, name, err)
+		}
+	}
+}
+
 func TestVector(t *testing.T) {
 	for _, im := range vecImpls {
 		r := newRand(1)
 		for _, n := range awkwardLens() {
-			x := randVec(r, n, -2, 2)
-			y := randVec(r, n, -2, 2)
 			name := fmt.Sprintf("%s/n=%d", im.name, n)
+			checkReductions(t, name, im, r, n)
+			checkUpdates(t, name, im, r, n)
+			checkExps(t, name, im, r, n)
+		}
+	}
+}
 
-			var d, mag float64
-			for i := range x {
-				d += float64(x[i]) * float64(y[i])
-				mag += math.Abs(float64(x[i]) * float64(y[i]))
-			}
-			if got := im.dot(x, y); !closeTo(got, d, 1e-6*mag) {
-				t.Errorf("%s: dot %v, want %v", name, got, d)
-			}
-			ss := 0.0
-			for _, v := range x {
-				ss += float64(v) * float64(v)
-			}
-			if got := im.dot(x, x); !closeTo(got, ss, 1e-6*ss) {
-				t.Errorf("%s: sum of squares %v, want %v", name, got, ss)
-			}
+// checkReductions tests dot and max on guarded inputs.
+func checkReductions(t *testing.T, name string, im vecImpl, r *rand.Rand, n int) {
+	x := kerneltest.NewInput(randVec(r, n, -2, 2))
+	y := kerneltest.NewInput(randVec(r, n, -2, 2))
+	in := map[string]kerneltest.Checker{"x": x, "y": y}
+	var d, mag, ss float64
+	mx := x.Data[0]
+	for i, v := range x.Data {
+		d += float64(v) * float64(y.Data[i])
+		mag += math.Abs(float64(v) * float64(y.Data[i]))
+		ss += float64(v) * float64(v)
+		mx = max(mx, v)
+	}
+	if got := im.dot(x.Data, y.Data); !closeTo(got, d, 1e-6*mag) {
+		t.Errorf("%s: dot %v, want %v", name, got, d)
+	}
+	guardCheck(t, name+" dot", in)
+	if got := im.dot(x.Data, x.Data); !closeTo(got, ss, 1e-6*ss) {
+		t.Errorf("%s: sum of squares %v, want %v", name, got, ss)
+	}
+	if got := im.max(x.Data); got != mx {
+		t.Errorf("%s: max %v, want %v", name, got, mx)
+	}
+	guardCheck(t, name+" max", in)
+}
 
-			alpha := float32(r.Float64() - 0.5)
-			yy := append([]float32(nil), y...)
-			im.axpy(alpha, x, yy)
-			for i := range yy {
-				want := float64(y[i]) + float64(alpha)*float64(x[i])
-				if !closeTo(yy[i], want, 2e-7*(math.Abs(float64(y[i]))+math.Abs(float64(alpha*x[i])))) {
-					t.Fatalf("%s: axpy[%d] = %v, want %v", name, i, yy[i], want)
-				}
-			}
-			xx := append([]float32(nil), x...)
-			im.scale(alpha, xx)
-			for i := range xx {
-				if want := float64(alpha) * float64(x[i]); !closeTo(xx[i], want, 1e-7*math.Abs(want)) {
-					t.Fatalf("%s: scale[%d] = %v, want %v", name, i, xx[i], want)
-				}
-			}
-			mx := x[0]
-			for _, v := range x {
-				mx = max(mx, v)
-			}
-			if got := im.max(x); got != mx {
-				t.Errorf("%s: max %v, want %v", name, got, mx)
-			}
+// checkUpdates tests axpy and scale, which write a guarded output.
+func checkUpdates(t *testing.T, name string, im vecImpl, r *rand.Rand, n int) {
+	x := kerneltest.NewInput(randVec(r, n, -2, 2))
+	y := randVec(r, n, -2, 2)
+	alpha := float32(r.Float64() - 0.5)
+	yy := kerneltest.NewGuarded(y)
+	im.axpy(alpha, x.Data, yy.Data)
+	guardCheck(t, name+" axpy", map[string]kerneltest.Checker{"x": x, "y": yy})
+	for i, got := range yy.Data {
+		want := float64(y[i]) + float64(alpha)*float64(x.Data[i])
+		if !closeTo(got, want, 2e-7*(math.Abs(float64(y[i]))+math.Abs(float64(alpha*x.Data[i])))) {
+			t.Fatalf("%s: axpy[%d] = %v, want %v", name, i, got, want)
+		}
+	}
+	xx := kerneltest.NewGuarded(x.Data)
+	im.scale(alpha, xx.Data)
+	guardCheck(t, name+" scale", map[string]kerneltest.Checker{"x": xx})
+	for i, got := range xx.Data {
+		if want := float64(alpha) * float64(x.Data[i]); !closeTo(got, want, 1e-7*math.Abs(want)) {
+			t.Fatalf("%s: scale[%d] = %v, want %v", name, i, got, want)
+		}
+	}
+}
 
-			// Exponentials over a wide range, written in place and not.
-			e := randVec(r, n, -80, 80)
-			out := make([]float32, n)
-			im.exp(out, e)
-			for i := range out {
-				if want := math.Exp(float64(e[i])); !closeTo(out[i], want, 3e-7*want) {
-					t.Fatalf("%s: exp(%v) = %v, want %v", name, e[i], out[i], want)
-				}
-			}
-			g := randVec(r, n, -12, 12)
-			u := randVec(r, n, -3, 3)
-			im.sigmoid(out, g)
-			for i := range out {
-				if want := 1 / (1 + math.Exp(-float64(g[i]))); !closeTo(out[i], want, 4e-7*want) {
-					t.Fatalf("%s: sigmoid(%v) = %v, want %v", name, g[i], out[i], want)
-				}
-			}
-			im.silu(out, g)
-			for i := range out {
-				want := float64(g[i]) / (1 + math.Exp(-float64(g[i])))
-				if !closeTo(out[i], want, 4e-7*math.Abs(want)) {
-					t.Fatalf("%s: silu(%v) = %v, want %v", name, g[i], out[i], want)
-				}
-			}
-			inPlace := append([]float32(nil), u...)
-			im.swiglu(inPlace, g, inPlace)
-			for i := range inPlace {
-				want := float64(g[i]) * float64(u[i]) / (1 + math.Exp(-float64(g[i])))
-				if !closeTo(inPlace[i], want, 5e-7*math.Abs(want)) {
-					t.Fatalf("%s: swiglu(%v, %v) = %v, want %v", name, g[i], u[i], inPlace[i], want)
-				}
-			}
-
-			m := mx
-			s, w := im.expSubSums(out, x, m)
-			var s64, w64 float64
-			for i, v := range x {
-				tt := float64(v) - float64(m)
-				ev := math.Exp(tt)
-				if !closeTo(out[i], ev, 3e-7*ev) {
-					t.Fatalf("%s: expSubSums dst[%d] = %v, want %v", name, i, out[i], ev)
-				}
-				s64 += ev
-				w64 += ev * tt
-			}
-			if !closeTo(s, s64, 1e-6*s64) {
-				t.Errorf("%s: expSubSums s = %v, want %v", name, s, s64)
-			}
-			if !closeTo(w, w64, 1e-6*s64*4) {
-				t.Errorf("%s: expSubSums w = %v, want %v", name, w, w64)
+// checkExps tests the exponential family, written out of place into a
+// guarded output and in place.
+func checkExps(t *testing.T, name string, im vecImpl, r *rand.Rand, n int) {
+	e := kerneltest.NewInput(randVec(r, n, -80, 80))
+	g := kerneltest.NewInput(randVec(r, n, -12, 12))
+	u := kerneltest.NewInput(randVec(r, n, -3, 3))
+	out := kerneltest.NewGuarded(make([]float32, n))
+	bufs := map[string]kerneltest.Checker{"e": e, "g": g, "u": u, "dst": out}
+	type unary struct {
+		op   string
+		f    func(dst, x []float32)
+		x    []float32
+		want func(float64) float64
+		tol  float64
+	}
+	for _, c := range []unary{
+		{"exp", im.exp, e.Data, math.Exp, 3e-7},
+		{"sigmoid", im.sigmoid, g.Data, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, 4e-7},
+		{"silu", im.silu, g.Data, func(v float64) float64 { return v / (1 + math.Exp(-v)) }, 4e-7},
+	} {
+		c.f(out.Data, c.x)
+		guardCheck(t, name+" "+c.op, bufs)
+		inPlace := kerneltest.NewGuarded(c.x)
+		c.f(inPlace.Data, inPlace.Data)
+		guardCheck(t, name+" "+c.op+" in place", map[string]kerneltest.Checker{"x": inPlace})
+		for i, v := range c.x {
+			want := c.want(float64(v))
+			if !closeTo(out.Data[i], want, c.tol*math.Abs(want)) || inPlace.Data[i] != out.Data[i] {
+				t.Fatalf("%s: %s(%v) = %v (in place %v), want %v", name, c.op, v, out.Data[i], inPlace.Data[i], want)
 			}
 		}
+	}
+	inPlace := kerneltest.NewGuarded(u.Data)
+	im.swiglu(inPlace.Data, g.Data, inPlace.Data)
+	im.swiglu(out.Data, g.Data, u.Data)
+	guardCheck(t, name+" swiglu", map[string]kerneltest.Checker{"g": g, "u": u, "dst": out, "up": inPlace})
+	for i, gv := range g.Data {
+		want := float64(gv) * float64(u.Data[i]) / (1 + math.Exp(-float64(gv)))
+		if !closeTo(out.Data[i], want, 5e-7*math.Abs(want)) || inPlace.Data[i] != out.Data[i] {
+			t.Fatalf("%s: swiglu(%v, %v) = %v (in place %v), want %v", name, gv, u.Data[i], out.Data[i], inPlace.Data[i], want)
+		}
+	}
+	checkExpSubSums(t, name, im, kerneltest.NewInput(randVec(r, n, -2, 2)), out)
+}
+
+// checkExpSubSums tests expSubSums of x (an input) into dst.
+func checkExpSubSums(t *testing.T, name string, im vecImpl, x kerneltest.Input, dst *kerneltest.Guarded) {
+	m := x.Data[0]
+	for _, v := range x.Data {
+		m = max(m, v)
+	}
+	s, w := im.expSubSums(dst.Data, x.Data, m)
+	guardCheck(t, name+" expSubSums", map[string]kerneltest.Checker{"x": x, "dst": dst})
+	var s64, w64 float64
+	for i, v := range x.Data {
+		tt := float64(v) - float64(m)
+		ev := math.Exp(tt)
+		if !closeTo(dst.Data[i], ev, 3e-7*ev) {
+			t.Fatalf("%s: expSubSums dst[%d] = %v, want %v", name, i, dst.Data[i], ev)
+		}
+		s64 += ev
+		w64 += ev * tt
+	}
+	if !closeTo(s, s64, 1e-6*s64) {
+		t.Errorf("%s: expSubSums s = %v, want %v", name, s, s64)
+	}
+	if !closeTo(w, w64, 1e-6*s64*4) {
+		t.Errorf("%s: expSubSums w = %v, want %v", name, w, w64)
 	}
 }
 
@@ -179,39 +222,6 @@ func TestExpEdges(t *testing.T) {
 			t.Errorf("%s: exp(0) = %v", im.name, out[5])
 		}
 	}
-}
-
-// refGemm is the float64 product with the size of its terms, for tolerances.
-func refGemm(transA, transB bool, m, n, k int, alpha float64, a []float32, lda int, b []float32, ldb int, beta float64, c []float32, ldc int) (want, mag []float64) {
-	want = make([]float64, m*n)
-	mag = make([]float64, m*n)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s, sa float64
-			for p := 0; p < k; p++ {
-				var x, y float64
-				if transA {
-					x = float64(a[p*lda+i])
-				} else {
-					x = float64(a[i*lda+p])
-				}
-				if transB {
-					y = float64(b[j*ldb+p])
-				} else {
-					y = float64(b[p*ldb+j])
-				}
-				s += x * y
-				sa += math.Abs(x * y)
-			}
-			want[i*n+j] = alpha * s
-			mag[i*n+j] = math.Abs(alpha) * sa
-			if beta != 0 {
-				want[i*n+j] += beta * float64(c[i*ldc+j])
-				mag[i*n+j] += math.Abs(beta * float64(c[i*ldc+j]))
-			}
-		}
-	}
-	return want, mag
 }
 
 type gemmCase struct {
@@ -251,119 +261,129 @@ func gemmCases() []gemmCase {
 }
 
 func TestSgemm(t *testing.T) {
-	specs := gemmSpecs
-	for _, sp := range specs {
+	for _, sp := range gemmSpecs {
 		r := newRand(3)
 		var ws Workspace // reused across shapes: stale buffers must not matter
 		for _, tc := range gemmCases() {
 			name := fmt.Sprintf("%s/%v%v/%dx%dx%d/a=%v/b=%v", sp.name, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta)
-			m, n, k := tc.m, tc.n, tc.k
-			ar, ac := m, k
-			if tc.transA {
-				ar, ac = k, m
+			checkSgemmCase(t, name, r, &ws, tc, func(ws *Workspace, c []float32, a, b []float32, lda, ldb, ldc, threads int) {
+				sgemmWith(ws, sp, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, threads)
+			})
+		}
+	}
+}
+
+// sgemmFunc runs one product of a gemmCase on the given buffers.
+type sgemmFunc func(ws *Workspace, c []float32, a, b []float32, lda, ldb, ldc, threads int)
+
+// checkSgemmCase runs f on guarded random operands with 1 to 4 threads (one
+// of them without a workspace) and checks the result against Gemm64, the
+// guard bands and the padding of C, that A and B are unchanged, and that
+// every thread count gives the same bits.
+func checkSgemmCase(t *testing.T, name string, r *rand.Rand, ws *Workspace, tc gemmCase, f sgemmFunc) {
+	t.Helper()
+	m, n, k := tc.m, tc.n, tc.k
+	ar, ac := m, k
+	if tc.transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tc.transB {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := max(ac, 1)+tc.pad, max(bc, 1)+tc.pad, max(n, 1)+tc.pad
+	a := kerneltest.NewInput(randVec(r, ar*lda, -1, 1))
+	b := kerneltest.NewInput(randVec(r, br*ldb, -1, 1))
+	c0 := randVec(r, m*ldc, -1, 1)
+	want, mag := kerneltest.Gemm64(tc.transA, tc.transB, m, n, k, float64(tc.alpha), a.Data, lda, b.Data, ldb, float64(tc.beta), c0, ldc)
+	var first []float32
+	for _, threads := range []int{1, 2, 3, 4} {
+		cin := append([]float32(nil), c0...)
+		if tc.beta == 0 {
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					cin[i*ldc+j] = float32(math.NaN())
+				}
 			}
-			br, bc := k, n
-			if tc.transB {
-				br, bc = n, k
-			}
-			lda, ldb, ldc := ac+tc.pad, bc+tc.pad, n+tc.pad
-			a := randVec(r, ar*lda, -1, 1)
-			b := randVec(r, br*ldb, -1, 1)
-			c0 := randVec(r, m*ldc, -1, 1)
-			want, mag := refGemm(tc.transA, tc.transB, m, n, k, float64(tc.alpha), a, lda, b, ldb, float64(tc.beta), c0, ldc)
-			var first []float32
-			for _, threads := range []int{1, 2, 3, 4} {
-				c := append([]float32(nil), c0...)
-				if tc.beta == 0 {
-					for i := range c {
-						c[i] = float32(math.NaN())
+		}
+		c := kerneltest.NewGuarded(cin)
+		wsp := ws
+		if threads == 3 {
+			wsp = nil // allocating
+		}
+		f(wsp, c.Data, a.Data, b.Data, lda, ldb, ldc, threads)
+		guardCheck(t, fmt.Sprintf("%s threads=%d", name, threads), map[string]kerneltest.Checker{"a": a, "b": b, "c": c})
+		for i := 0; i < m; i++ {
+			for j := 0; j < ldc; j++ {
+				got := c.Data[i*ldc+j]
+				if j >= n {
+					if math.Float32bits(got) != math.Float32bits(cin[i*ldc+j]) {
+						t.Fatalf("%s threads=%d: padding C[%d,%d] written", name, threads, i, j)
 					}
-				}
-				checkGemm("test", tc.transA, tc.transB, m, n, k, a, lda, b, ldb, c, ldc)
-				wsp := &ws
-				if threads == 3 {
-					wsp = nil // allocating
-				}
-				sgemmWith(wsp, sp, tc.transA, tc.transB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, threads)
-				for i := 0; i < m; i++ {
-					for j := 0; j < n; j++ {
-						got, w := c[i*ldc+j], want[i*n+j]
-						if !closeTo(got, w, 2e-6*(mag[i*n+j]+1e-30)+1e-30) {
-							t.Fatalf("%s threads=%d: C[%d,%d] = %v, want %v (terms %v)", name, threads, i, j, got, w, mag[i*n+j])
-						}
-					}
-					for j := n; j < ldc; j++ {
-						if math.Float32bits(c[i*ldc+j]) != math.Float32bits(c0[i*ldc+j]) && tc.beta != 0 {
-							t.Fatalf("%s: padding C[%d,%d] written", name, i, j)
-						}
-					}
-				}
-				if first == nil {
-					first = c
 					continue
 				}
-				for i := range c {
-					if math.Float32bits(c[i]) != math.Float32bits(first[i]) && !(tc.beta == 0 && (i%ldc) >= n) {
-						t.Fatalf("%s: threads=%d differs from threads=1 at %d", name, threads, i)
-					}
+				if w := want[i*n+j]; !closeTo(got, w, 2e-6*(mag[i*n+j]+1e-30)+1e-30) {
+					t.Fatalf("%s threads=%d: C[%d,%d] = %v, want %v (terms %v)", name, threads, i, j, got, w, mag[i*n+j])
 				}
+			}
+		}
+		if first == nil {
+			first = c.Data
+			continue
+		}
+		for i := range first {
+			if math.Float32bits(c.Data[i]) != math.Float32bits(first[i]) {
+				t.Fatalf("%s: threads=%d differs from threads=1 at %d", name, threads, i)
 			}
 		}
 	}
 }
 
-// TestSgemmPublic runs the exported entry point (small, blocked, skinny,
-// k = 0, alpha = 0) against SgemmRef.
+// TestSgemmPublic runs the exported entry points (small, blocked, skinny,
+// k = 0, alpha = 0; with and without a workspace) on guarded buffers.
 func TestSgemmPublic(t *testing.T) {
 	r := newRand(11)
-	for _, sz := range [][3]int{{3, 5, 7}, {40, 50, 60}, {2, 300, 100}, {100, 90, 0}, {33, 17, 9}} {
-		m, n, k := sz[0], sz[1], sz[2]
+	var ws Workspace
+	for _, sz := range [][3]int{{3, 5, 7}, {40, 50, 60}, {2, 300, 100}, {100, 90, 0}, {33, 17, 9}, {8, 128, 128}, {128, 384, 128}} {
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 			for _, alpha := range []float32{1, 0} {
-				lda, ldb := max(k, 1), n
-				if tr[0] {
-					lda = m
-				}
-				if tr[1] {
-					ldb = max(k, 1)
-				}
-				a := randVec(r, m*k+1, -1, 1)
-				b := randVec(r, k*n+1, -1, 1)
-				c := randVec(r, m*n, -1, 1)
-				want := append([]float32(nil), c...)
-				SgemmRef(tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, 0.5, want, n, 1)
-				Sgemm(tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, 0.5, c, n, 0)
-				for i := range c {
-					if !closeTo(c[i], float64(want[i]), 1e-5*(1+math.Abs(float64(want[i])))) {
-						t.Fatalf("%v %v alpha=%v: C[%d] = %v, want %v", sz, tr, alpha, i, c[i], want[i])
+				tc := gemmCase{tr[0], tr[1], sz[0], sz[1], sz[2], alpha, 0.5, 0}
+				name := fmt.Sprintf("%v %v alpha=%v", sz, tr, alpha)
+				checkSgemmCase(t, name, r, &ws, tc, func(ws *Workspace, c []float32, a, b []float32, lda, ldb, ldc, threads int) {
+					if ws == nil {
+						Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, threads)
+						return
 					}
-				}
+					ws.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, threads)
+				})
 			}
 		}
 	}
 }
 
 // TestPack compares the packing helpers (assembly where available) with
-// their Go versions.
+// their Go versions, on guarded buffers.
 func TestPack(t *testing.T) {
 	r := newRand(13)
 	for _, kc := range []int{1, 2, 7, 64, 255, 256} {
 		const ld = 300
-		src := randVec(r, max(kc, 6)*ld+kc+16, -1, 1)
-		got, want := make([]float32, kc*16), make([]float32, kc*16)
-		packRows16(got, src, ld, kc)
-		packRows16Go(want, src, ld, kc)
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("packRows16 kc=%d: [%d] = %v, want %v", kc, i, got[i], want[i])
+		src := kerneltest.NewInput(randVec(r, max(kc, 6)*ld+16, -1, 1))
+		got, want := kerneltest.NewGuarded(make([]float32, kc*16)), make([]float32, kc*16)
+		packRows16(got.Data, src.Data, ld, kc)
+		packRows16Go(want, src.Data, ld, kc)
+		guardCheck(t, fmt.Sprintf("packRows16 kc=%d", kc), map[string]kerneltest.Checker{"src": src, "dst": got})
+		for i := range want {
+			if got.Data[i] != want[i] {
+				t.Fatalf("packRows16 kc=%d: [%d] = %v, want %v", kc, i, got.Data[i], want[i])
 			}
 		}
-		got, want = got[:kc*6], want[:kc*6]
-		packA6N(got, src, ld, kc, -1.5)
-		packA6NGo(want, src, ld, kc, -1.5)
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("packA6N kc=%d: [%d] = %v, want %v", kc, i, got[i], want[i])
+		got, want = kerneltest.NewGuarded(make([]float32, kc*6)), want[:kc*6]
+		packA6N(got.Data, src.Data, ld, kc, -1.5)
+		packA6NGo(want, src.Data, ld, kc, -1.5)
+		guardCheck(t, fmt.Sprintf("packA6N kc=%d", kc), map[string]kerneltest.Checker{"src": src, "dst": got})
+		for i := range want {
+			if got.Data[i] != want[i] {
+				t.Fatalf("packA6N kc=%d: [%d] = %v, want %v", kc, i, got.Data[i], want[i])
 			}
 		}
 	}
@@ -376,57 +396,75 @@ func TestRows(t *testing.T) {
 	for _, w := range []int{1, 7, 8, 31, 32, 33, 67, 128, 257} {
 		for _, rows := range []int{0, 1, 5, 40} {
 			ld := w + 3
-			a := randVec(r, max(rows, 1)*ld, -1, 1)
-			x := randVec(r, w, -1, 1)
-			alpha := randVec(r, rows, -1, 1)
+			a := kerneltest.NewInput(randVec(r, max(rows, 1)*ld, -1, 1))
+			x := kerneltest.NewInput(randVec(r, w, -1, 1))
+			alpha := kerneltest.NewInput(randVec(r, rows, -1, 1))
 			name := fmt.Sprintf("w=%d rows=%d", w, rows)
+			checkDotRows(t, name, a, x, rows, ld)
+			checkAxpyRows(t, name, r, a, alpha, ld)
+			checkGerRows(t, name, a, x, alpha, ld)
+		}
+	}
+}
 
-			got := make([]float32, rows)
-			DotRows(got, x, a, ld)
-			for j := range got {
-				want := Dot(x, a[j*ld:j*ld+w])
-				if math.Float32bits(got[j]) != math.Float32bits(want) {
-					t.Fatalf("%s: DotRows[%d] = %v, Dot gives %v", name, j, got[j], want)
-				}
-				var d, mag float64
-				for e := 0; e < w; e++ {
-					d += float64(x[e]) * float64(a[j*ld+e])
-					mag += math.Abs(float64(x[e]) * float64(a[j*ld+e]))
-				}
-				if !closeTo(got[j], d, 1e-6*mag) {
-					t.Fatalf("%s: DotRows[%d] = %v, want %v", name, j, got[j], d)
-				}
-			}
+// checkDotRows tests DotRows bit for bit against Dot, and against float64.
+func checkDotRows(t *testing.T, name string, a, x kerneltest.Input, rows, ld int) {
+	w := len(x.Data)
+	got := kerneltest.NewGuarded(make([]float32, rows))
+	DotRows(got.Data, x.Data, a.Data, ld)
+	guardCheck(t, name+" DotRows", map[string]kerneltest.Checker{"a": a, "x": x, "dst": got})
+	for j, g := range got.Data {
+		want := Dot(x.Data, a.Data[j*ld:j*ld+w])
+		if math.Float32bits(g) != math.Float32bits(want) {
+			t.Fatalf("%s: DotRows[%d] = %v, Dot gives %v", name, j, g, want)
+		}
+		var d, mag float64
+		for e := 0; e < w; e++ {
+			d += float64(x.Data[e]) * float64(a.Data[j*ld+e])
+			mag += math.Abs(float64(x.Data[e]) * float64(a.Data[j*ld+e]))
+		}
+		if !closeTo(g, d, 1e-6*mag) {
+			t.Fatalf("%s: DotRows[%d] = %v, want %v", name, j, g, d)
+		}
+	}
+}
 
-			y := randVec(r, w, -1, 1)
-			y1, y2 := append([]float32(nil), y...), append([]float32(nil), y...)
-			AxpyRows(y1, alpha, a, ld)
-			for j, s := range alpha {
-				Axpy(s, a[j*ld:j*ld+w], y2)
-			}
-			for e := range y1 {
-				if math.Float32bits(y1[e]) != math.Float32bits(y2[e]) {
-					t.Fatalf("%s: AxpyRows[%d] = %v, Axpy calls give %v", name, e, y1[e], y2[e])
-				}
-			}
+// checkAxpyRows tests AxpyRows bit for bit against calls of Axpy.
+func checkAxpyRows(t *testing.T, name string, r *rand.Rand, a, alpha kerneltest.Input, ld int) {
+	y := randVec(r, ld-3, -1, 1)
+	y1, y2 := kerneltest.NewGuarded(y), append([]float32(nil), y...)
+	AxpyRows(y1.Data, alpha.Data, a.Data, ld)
+	guardCheck(t, name+" AxpyRows", map[string]kerneltest.Checker{"a": a, "alpha": alpha, "y": y1})
+	for j, s := range alpha.Data {
+		Axpy(s, a.Data[j*ld:j*ld+len(y)], y2)
+	}
+	for e := range y2 {
+		if math.Float32bits(y1.Data[e]) != math.Float32bits(y2[e]) {
+			t.Fatalf("%s: AxpyRows[%d] = %v, Axpy calls give %v", name, e, y1.Data[e], y2[e])
+		}
+	}
+}
 
-			a1, a2 := append([]float32(nil), a...), append([]float32(nil), a...)
-			GerRows(a1, ld, alpha, x)
-			for j, s := range alpha {
-				Axpy(s, x, a2[j*ld:j*ld+w])
-			}
-			for i := range a1 {
-				if math.Float32bits(a1[i]) != math.Float32bits(a2[i]) {
-					t.Fatalf("%s: GerRows[%d] = %v, Axpy calls give %v", name, i, a1[i], a2[i])
-				}
-				want := float64(a[i])
-				if j, e := i/ld, i%ld; j < rows && e < w {
-					want += float64(alpha[j]) * float64(x[e])
-				}
-				if !closeTo(a1[i], want, 1e-6*(1+math.Abs(want))) {
-					t.Fatalf("%s: GerRows[%d] = %v, want %v", name, i, a1[i], want)
-				}
-			}
+// checkGerRows tests GerRows bit for bit against calls of Axpy, and
+// against float64.
+func checkGerRows(t *testing.T, name string, a, x, alpha kerneltest.Input, ld int) {
+	w := len(x.Data)
+	a1, a2 := kerneltest.NewGuarded(a.Data), append([]float32(nil), a.Data...)
+	GerRows(a1.Data, ld, alpha.Data, x.Data)
+	guardCheck(t, name+" GerRows", map[string]kerneltest.Checker{"x": x, "alpha": alpha, "a": a1})
+	for j, s := range alpha.Data {
+		Axpy(s, x.Data, a2[j*ld:j*ld+w])
+	}
+	for i, got := range a1.Data {
+		if math.Float32bits(got) != math.Float32bits(a2[i]) {
+			t.Fatalf("%s: GerRows[%d] = %v, Axpy calls give %v", name, i, got, a2[i])
+		}
+		want := float64(a.Data[i])
+		if j, e := i/ld, i%ld; j < len(alpha.Data) && e < w {
+			want += float64(alpha.Data[j]) * float64(x.Data[e])
+		}
+		if !closeTo(got, want, 1e-6*(1+math.Abs(want))) {
+			t.Fatalf("%s: GerRows[%d] = %v, want %v", name, i, got, want)
 		}
 	}
 }

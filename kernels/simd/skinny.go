@@ -1,9 +1,6 @@
 package simd
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "github.com/frontier-rl/frontier/kernels/par"
 
 // skinnyM is the number of rows of C below which Sgemm does not pack: a
 // product with a few rows (decoding a handful of tokens) is bound by reading
@@ -31,7 +28,7 @@ func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	}
 	if !transB {
 		chunks := (n + skinnyColsNN - 1) / skinnyColsNN
-		parallelChunks(chunks, threads, func(ci int) {
+		par.For(chunks, threads, func(ci int) {
 			j0 := ci * skinnyColsNN
 			j1 := min(j0+skinnyColsNN, n)
 			for i := 0; i < m; i++ {
@@ -47,7 +44,7 @@ func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		return
 	}
 	chunks := (n + skinnyColsNT - 1) / skinnyColsNT
-	parallelChunks(chunks, threads, func(ci int) {
+	par.For(chunks, threads, func(ci int) {
 		j0 := ci * skinnyColsNT
 		j1 := min(j0+skinnyColsNT, n)
 		for j := j0; j < j1; j++ {
@@ -61,37 +58,4 @@ func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 			}
 		}
 	})
-}
-
-// parallelChunks runs fn(0..chunks-1) on up to threads goroutines (the
-// caller's among them). Which goroutine runs a chunk varies; what a chunk
-// computes does not.
-func parallelChunks(chunks, threads int, fn func(ci int)) {
-	workers := min(threads, chunks)
-	if workers <= 1 {
-		for ci := 0; ci < chunks; ci++ {
-			fn(ci)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func() {
-		for {
-			ci := int(next.Add(1)) - 1
-			if ci >= chunks {
-				return
-			}
-			fn(ci)
-		}
-	}
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
 }

@@ -1,0 +1,59 @@
+// Package par is the parallel-for of the CPU kernels: work cut into chunks
+// whose boundaries depend only on the problem size, run on up to a given
+// number of goroutines. A computation whose chunks write disjoint outputs,
+// and whose reductions add chunk results in chunk order afterwards, gives the
+// same bits whatever the number of threads or the scheduling.
+package par
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// For runs fn(ci) for every chunk ci in [0, chunks) on up to threads
+// goroutines, the caller's among them, and returns when all have run. Which
+// goroutine runs a chunk varies from call to call; what a chunk computes
+// must not depend on it. With one thread or one chunk it runs inline and
+// starts no goroutine.
+func For(chunks, threads int, fn func(ci int)) {
+	workers := min(threads, chunks)
+	if workers <= 1 {
+		for ci := 0; ci < chunks; ci++ {
+			fn(ci)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			ci := int(next.Add(1)) - 1
+			if ci >= chunks {
+				return
+			}
+			fn(ci)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for range workers - 1 {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+}
+
+// Range runs fn(lo, hi) over [0, n) cut into chunks of grain elements (the
+// last may be shorter), through For.
+func Range(n, grain, threads int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	grain = max(grain, 1)
+	For((n+grain-1)/grain, threads, func(ci int) {
+		lo := ci * grain
+		fn(lo, min(lo+grain, n))
+	})
+}
