@@ -79,3 +79,37 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+func TestLocal(t *testing.T) {
+	const n = 3
+	comms := Local(n)
+	errs := make(chan error, n)
+	sums := make([][]float32, n)
+	for r, c := range comms {
+		go func() {
+			var err error
+			defer func() { errs <- err }()
+			for round := 0; round < 50 && err == nil; round++ {
+				buf := []float32{float32(r), float32(round)}
+				if err = c.AllReduce(buf); err != nil {
+					return
+				}
+				sums[r] = buf
+				var parts [][]float32
+				if parts, err = GatherVar(c, make([]float32, r)); err == nil && len(parts[2]) != 2 {
+					t.Errorf("rank %d: GatherVar part 2 has %d values", r, len(parts[2]))
+				}
+			}
+		}()
+	}
+	for range comms {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r, s := range sums {
+		if s[0] != 3 || s[1] != 3*49 {
+			t.Errorf("rank %d: last all-reduce %v; want [3 147]", r, s)
+		}
+	}
+}

@@ -1,0 +1,248 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/frontier-rl/frontier/collective"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/sample"
+)
+
+// dataParallel is the GRPO step spread over the ranks of a collective.Comm
+// (docs/scaling.md). Every rank holds the whole batch and the same
+// controllers; only two stages are split:
+//
+//   - generate: rank r samples the prompt groups collective.Span gives it
+//     and the completions are gathered, so that every rank scores, weighs
+//     and observes the whole batch (the GDRO state stays global);
+//   - update: each minibatch is cut into shards, a fixed number of runs of
+//     whole rollouts that does not depend on the world size; each rank
+//     computes the gradients of its shards, with the loss's token means
+//     taken over the whole minibatch, and the shards' gradients are
+//     gathered and added in shard order on every rank before the same
+//     optimizer update.
+//
+// The sums therefore do not depend on the world size: a run on W ranks
+// equals the run on one rank with the same shard count, bit for bit. It
+// differs from the default path (one GEMM over the whole minibatch), which
+// adds the rows in another order.
+type dataParallel struct {
+	comm   collective.Comm
+	shards int // gradient shards per minibatch
+}
+
+// EnableDataParallel spreads the training steps over comm's ranks with the
+// given number of gradient shards per minibatch; shards must be a multiple
+// of the world size (each rank computes shards/size of them). The sampling
+// must not depend on which other prompts share a generation batch (the
+// sample package's per-sample seeds and row-wise kernels give that).
+func (t *Trainer) EnableDataParallel(comm collective.Comm, shards int) error {
+	if comm == nil {
+		return fmt.Errorf("rl: data parallel without a collective world")
+	}
+	if shards < 1 || shards%comm.Size() != 0 {
+		return fmt.Errorf("rl: %d gradient shards (-grad-shards) over %d ranks: want a positive multiple of the world size", shards, comm.Size())
+	}
+	t.dp = &dataParallel{comm: comm, shards: shards}
+	return nil
+}
+
+// generate samples this rank's share of the requests and gathers every
+// rank's completions, in request order.
+func (d *dataParallel) generate(m *model.Model, reqs []sample.Request, cfg sample.Config) ([][]sample.Completion, error) {
+	lo, hi := collective.Span(len(reqs), d.comm.Rank(), d.comm.Size())
+	var local [][]sample.Completion
+	if hi > lo {
+		var err error
+		if local, err = sample.Generate(m, reqs[lo:hi], cfg); err != nil {
+			return nil, err
+		}
+	}
+	parts, err := collective.GatherVar(d.comm, encodeCompletions(local))
+	if err != nil {
+		return nil, fmt.Errorf("gather completions: %w", err)
+	}
+	out := make([][]sample.Completion, 0, len(reqs))
+	for r, p := range parts {
+		lo, hi := collective.Span(len(reqs), r, d.comm.Size())
+		got, err := decodeCompletions(p, reqs[lo:hi])
+		if err != nil {
+			return nil, fmt.Errorf("completions from rank %d: %w", r, err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// encodeCompletions lays completions out as float32 words: per completion
+// its length, its truncation flag, its token ids (as bits) and its
+// log-probabilities.
+func encodeCompletions(comps [][]sample.Completion) []float32 {
+	var out []float32
+	for _, cs := range comps {
+		for _, c := range cs {
+			trunc := 0
+			if c.Truncated {
+				trunc = 1
+			}
+			out = append(out, collective.IntBits(len(c.Tokens)), collective.IntBits(trunc))
+			for _, id := range c.Tokens {
+				out = append(out, collective.IntBits(int(id)))
+			}
+			out = append(out, c.LogProbs...)
+		}
+	}
+	return out
+}
+
+// decodeCompletions reads encodeCompletions' layout back, one completion
+// per seed of each request.
+func decodeCompletions(buf []float32, reqs []sample.Request) ([][]sample.Completion, error) {
+	out := make([][]sample.Completion, len(reqs))
+	for i, rq := range reqs {
+		out[i] = make([]sample.Completion, len(rq.Seeds))
+		for j := range out[i] {
+			if len(buf) < 2 {
+				return nil, fmt.Errorf("request %d sample %d: buffer ends early", i, j)
+			}
+			n, trunc := collective.BitsInt(buf[0]), collective.BitsInt(buf[1])
+			if n < 0 || len(buf) < 2+2*n {
+				return nil, fmt.Errorf("request %d sample %d: %d tokens in %d words", i, j, n, len(buf))
+			}
+			c := sample.Completion{Tokens: make([]int32, n), Truncated: trunc == 1}
+			for k := range c.Tokens {
+				c.Tokens[k] = int32(collective.BitsInt(buf[2+k]))
+			}
+			c.LogProbs = append([]float32(nil), buf[2+n:2+2*n]...)
+			out[i][j] = c
+			buf = buf[2+2*n:]
+		}
+	}
+	if len(buf) != 0 {
+		return nil, fmt.Errorf("%d words left over", len(buf))
+	}
+	return out, nil
+}
+
+// minibatch computes this rank's shards of a minibatch, gathers the
+// shards' gradients and statistics, adds them in shard order and applies
+// the optimizer update, the same on every rank.
+func (d *dataParallel) minibatch(t *Trainer, rs []rollout) (mbResult, error) {
+	var out mbResult
+	norm := 0
+	for _, r := range rs {
+		norm += len(r.comp.Tokens)
+	}
+	P := t.M.NumParams()
+	first, last := collective.Span(d.shards, d.comm.Rank(), d.comm.Size())
+	grads := make([]float32, (last-first)*P)
+	var stats []float32
+	for s := first; s < last; s++ {
+		lo, hi := collective.Span(len(rs), s, d.shards)
+		res, err := d.shard(t, rs[lo:hi], norm, grads[(s-first)*P:(s-first+1)*P])
+		if err != nil {
+			return out, fmt.Errorf("gradient shard %d of %d: %w", s+1, d.shards, err)
+		}
+		stats = append(stats, encodeResult(res)...)
+	}
+	all := make([]float32, d.shards*P)
+	if err := d.comm.AllGather(grads, all); err != nil {
+		return out, fmt.Errorf("gather gradients: %w", err)
+	}
+	parts := make([][]float32, d.shards)
+	for s := range parts {
+		parts[s] = all[s*P : (s+1)*P]
+	}
+	t.M.B.Upload(t.M.Grads, collective.SumOrdered(parts))
+	out, err := d.gatherResults(stats, len(rs))
+	if err != nil {
+		return out, err
+	}
+	if out.gradNorm, err = t.Opt.Step(t.M.Params, t.M.Grads); err != nil {
+		return out, nonFiniteGrad(t.M, err)
+	}
+	return out, nil
+}
+
+// shard computes one shard's gradient into g (zero for an empty shard).
+func (d *dataParallel) shard(t *Trainer, rs []rollout, norm int, g []float32) (mbResult, error) {
+	if len(rs) == 0 {
+		return mbResult{}, nil
+	}
+	res, err := t.gradients(rs, norm)
+	if err != nil {
+		return res, err
+	}
+	t.M.B.Download(g, t.M.Grads)
+	return res, nil
+}
+
+// resultWords is the fixed part of encodeResult's layout, in float32 words.
+const resultWords = 2*6 + 3
+
+// encodeResult lays a shard's result out as float32 words, float64 values
+// as two words of bits: loss, clip fractions, KL, entropy sum, then the
+// entropy rows, the packed rows and the response count, then each
+// response's loss signal.
+func encodeResult(r mbResult) []float32 {
+	out := make([]float32, 0, resultWords+2*len(r.loss.RespLoss))
+	for _, v := range []float64{r.loss.Loss, r.loss.ClipLow, r.loss.ClipHigh, r.loss.DualClip, r.loss.KL, r.entSum} {
+		out = appendFloat64(out, v)
+	}
+	out = append(out, collective.IntBits(r.entTokens), collective.IntBits(r.tokens), collective.IntBits(len(r.loss.RespLoss)))
+	for _, v := range r.loss.RespLoss {
+		out = appendFloat64(out, v)
+	}
+	return out
+}
+
+// gatherResults gathers every shard's encoded result and adds them in
+// shard order into the minibatch's result over n rollouts.
+func (d *dataParallel) gatherResults(local []float32, n int) (mbResult, error) {
+	var out mbResult
+	parts, err := collective.GatherVar(d.comm, local)
+	if err != nil {
+		return out, fmt.Errorf("gather shard results: %w", err)
+	}
+	out.loss.RespLoss = make([]float64, 0, n)
+	for _, buf := range parts {
+		for len(buf) > 0 {
+			if len(buf) < resultWords {
+				return out, fmt.Errorf("shard result of %d words: want at least %d", len(buf), resultWords)
+			}
+			var v [6]float64
+			for i := range v {
+				v[i] = readFloat64(buf[2*i:])
+			}
+			nr := collective.BitsInt(buf[14])
+			if nr < 0 || len(buf) < resultWords+2*nr {
+				return out, fmt.Errorf("shard result with %d responses in %d words", nr, len(buf))
+			}
+			l := &out.loss
+			l.Loss, l.ClipLow, l.ClipHigh, l.DualClip, l.KL = l.Loss+v[0], l.ClipLow+v[1], l.ClipHigh+v[2], l.DualClip+v[3], l.KL+v[4]
+			out.entSum += v[5]
+			out.entTokens += collective.BitsInt(buf[12])
+			out.tokens += collective.BitsInt(buf[13])
+			for k := 0; k < nr; k++ {
+				l.RespLoss = append(l.RespLoss, readFloat64(buf[resultWords+2*k:]))
+			}
+			buf = buf[resultWords+2*nr:]
+		}
+	}
+	if len(out.loss.RespLoss) != n {
+		return out, fmt.Errorf("shard results hold %d responses; want %d", len(out.loss.RespLoss), n)
+	}
+	return out, nil
+}
+
+// appendFloat64 appends v's 64 bits as two float32 words.
+func appendFloat64(out []float32, v float64) []float32 {
+	b := math.Float64bits(v)
+	return append(out, math.Float32frombits(uint32(b>>32)), math.Float32frombits(uint32(b)))
+}
+
+// readFloat64 reads appendFloat64's two words.
+func readFloat64(w []float32) float64 {
+	return math.Float64frombits(uint64(math.Float32bits(w[0]))<<32 | uint64(math.Float32bits(w[1])))
+}
