@@ -89,15 +89,16 @@ func Open(kind string) (Comm, error) {
 	return nil, fmt.Errorf("collective: world %q: use single or mpi", kind)
 }
 
-// Launched reports whether this process looks launched by mpirun or srun
-// with more than one rank (OpenMPI's, MPICH's or Slurm's size variable).
+// Launched reports whether this process was started by an MPI launcher:
+// mpirun (OpenMPI's OMPI_COMM_WORLD_SIZE), a PMI or PMIx launcher such as
+// Slurm's srun (PMI_SIZE, PMIX_RANK), or FRONTIER_WORLD=mpi.
 func Launched() bool {
-	for _, v := range []string{"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"} {
-		if s := os.Getenv(v); s != "" && s != "1" {
+	for _, v := range []string{"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"} {
+		if os.Getenv(v) != "" {
 			return true
 		}
 	}
-	return false
+	return os.Getenv("FRONTIER_WORLD") == "mpi"
 }
 
 // Span returns the half-open range [lo, hi) of n items that rank r of size

@@ -170,6 +170,9 @@ func (o *Options) settle() {
 // Validate checks the options that need no data or model: a bad flag fails
 // here, before any work.
 func (o *Options) Validate() error {
+	if err := o.validateParallel(); err != nil {
+		return err
+	}
 	switch strings.ToLower(o.SaveDType) {
 	case "f32", "bf16":
 	default:
@@ -530,6 +533,9 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 	}
 	led.binOf = tr.Cls.Bin
 	tr.Log = r.logf
+	if err := r.dataParallel(tr); err != nil {
+		return err
+	}
 	if r.state.RL != nil {
 		ck, _ := rl.LatestCheckpoint(r.dir)
 		if err := rl.LoadOptimizer(ck, opt); err != nil {

@@ -13,9 +13,10 @@ import (
 // (docs/scaling.md). Every rank holds the whole batch and the same
 // controllers; only two stages are split:
 //
-//   - generate: rank r samples the prompt groups collective.Span gives it
-//     and the completions are gathered, so that every rank scores, weighs
-//     and observes the whole batch (the GDRO state stays global);
+//   - generate: the prompt groups are cut into shards, each sampled as one
+//     generation batch; rank r samples its shards and the completions are
+//     gathered, so that every rank scores, weighs and observes the whole
+//     batch (the GDRO state stays global);
 //   - update: each minibatch is cut into shards, a fixed number of runs of
 //     whole rollouts that does not depend on the world size; each rank
 //     computes the gradients of its shards, with the loss's token means
@@ -34,9 +35,8 @@ type dataParallel struct {
 
 // EnableDataParallel spreads the training steps over comm's ranks with the
 // given number of gradient shards per minibatch; shards must be a multiple
-// of the world size (each rank computes shards/size of them). The sampling
-// must not depend on which other prompts share a generation batch (the
-// sample package's per-sample seeds and row-wise kernels give that).
+// of the world size (each rank computes shards/size of them). Each
+// generation round is cut into the same number of generation batches.
 func (t *Trainer) EnableDataParallel(comm collective.Comm, shards int) error {
 	if comm == nil {
 		return fmt.Errorf("rl: data parallel without a collective world")
@@ -48,16 +48,23 @@ func (t *Trainer) EnableDataParallel(comm collective.Comm, shards int) error {
 	return nil
 }
 
-// generate samples this rank's share of the requests and gathers every
-// rank's completions, in request order.
+// generate samples the requests in d.shards fixed runs, one generation
+// batch each (a batch's row count picks the GEMM path, so the runs must not
+// depend on the world size), rank r sampling the runs collective.Span gives
+// it, and gathers every rank's completions, in request order.
 func (d *dataParallel) generate(m *model.Model, reqs []sample.Request, cfg sample.Config) ([][]sample.Completion, error) {
-	lo, hi := collective.Span(len(reqs), d.comm.Rank(), d.comm.Size())
+	first, last := collective.Span(d.shards, d.comm.Rank(), d.comm.Size())
 	var local [][]sample.Completion
-	if hi > lo {
-		var err error
-		if local, err = sample.Generate(m, reqs[lo:hi], cfg); err != nil {
-			return nil, err
+	for s := first; s < last; s++ {
+		lo, hi := collective.Span(len(reqs), s, d.shards)
+		if hi == lo {
+			continue
 		}
+		comps, err := sample.Generate(m, reqs[lo:hi], cfg)
+		if err != nil {
+			return nil, fmt.Errorf("generation shard %d of %d: %w", s+1, d.shards, err)
+		}
+		local = append(local, comps...)
 	}
 	parts, err := collective.GatherVar(d.comm, encodeCompletions(local))
 	if err != nil {
@@ -65,7 +72,9 @@ func (d *dataParallel) generate(m *model.Model, reqs []sample.Request, cfg sampl
 	}
 	out := make([][]sample.Completion, 0, len(reqs))
 	for r, p := range parts {
-		lo, hi := collective.Span(len(reqs), r, d.comm.Size())
+		first, last := collective.Span(d.shards, r, d.comm.Size())
+		lo, _ := collective.Span(len(reqs), first, d.shards)
+		hi, _ := collective.Span(len(reqs), last, d.shards)
 		got, err := decodeCompletions(p, reqs[lo:hi])
 		if err != nil {
 			return nil, fmt.Errorf("completions from rank %d: %w", r, err)

@@ -22,14 +22,15 @@ func TestMPIDataParallel(t *testing.T) {
 	if shards%c.Size() != 0 {
 		t.Skipf("%d shards over %d ranks", shards, c.Size())
 	}
-	for name, cfg := range dpConfigs() {
-		t.Run(name, func(t *testing.T) {
-			one := newToyTrainer(t, cfg)
+	for _, nc := range dpConfigs() {
+		cfg := nc.cfg
+		t.Run(nc.name, func(t *testing.T) {
+			one := dpTrainer(t, cfg)
 			if err := one.EnableDataParallel(collective.Single{}, shards); err != nil {
 				t.Fatal(err)
 			}
 			want := runSteps(t, one, steps)
-			tr := newToyTrainer(t, cfg)
+			tr := dpTrainer(t, cfg)
 			if err := tr.EnableDataParallel(c, shards); err != nil {
 				t.Fatal(err)
 			}

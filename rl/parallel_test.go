@@ -6,18 +6,70 @@ import (
 	"testing"
 
 	"github.com/frontier-rl/frontier/collective"
+	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/optim"
+	"github.com/frontier-rl/frontier/weights"
 )
 
 // dpConfigs are the settings the data-parallel equality is checked under:
 // plain GRPO with KL, Prompt-GDRO with Rollout-GDRO on the loss signal,
-// and DAPO's dynamic sampling.
-func dpConfigs() map[string]Config {
-	plain := toyConfig()
-	gdroCfg := toyConfig()
+// and DAPO's dynamic sampling, in a fixed order (every MPI rank must run
+// them in the same order).
+func dpConfigs() []namedConfig {
+	plain := dpConfig()
+	gdroCfg := dpConfig()
 	gdroCfg.PromptGDRO, gdroCfg.Alloc = true, AllocGDRO
-	dapo := toyConfig()
+	dapo := dpConfig()
 	dapo.DynamicSampling = true
-	return map[string]Config{"grpo": plain, "gdro": gdroCfg, "dapo": dapo}
+	return []namedConfig{{"grpo", plain}, {"gdro", gdroCfg}, {"dapo", dapo}}
+}
+
+type namedConfig struct {
+	name string
+	cfg  Config
+}
+
+// dpConfig is the toy config with batches wide enough (32 rows) that a
+// generation batch of the whole step and one of half of it take different
+// GEMM paths (kernels/simd's skinny path below 16 rows): the split must
+// not depend on the world size for the equality to hold.
+func dpConfig() Config {
+	cfg := toyConfig()
+	cfg.PromptsPerStep = 8
+	cfg.Sample.MaxNew = 6
+	return cfg
+}
+
+// dpTrainer is newToyTrainer with a wider model (hidden 128, as the
+// built-in experiment's), whose GEMM paths round differently.
+func dpTrainer(t *testing.T, cfg Config) *Trainer {
+	t.Helper()
+	mcfg := weights.Config{ModelType: "qwen3", VocabSize: testVocab, HiddenSize: 128, IntermediateSize: 256,
+		NumHiddenLayers: 1, NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 32,
+		RopeTheta: 10000, RMSNormEps: 1e-6, TieWordEmbeddings: true, MaxPositionEmbeddings: 64,
+		InitializerRange: 0.1, HiddenAct: "silu"}
+	newModel := func() *model.Model {
+		m, err := model.New(mcfg, cpu.New(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.InitRandom(5)
+		return m
+	}
+	m := newModel()
+	oc := optim.DefaultConfig()
+	oc.LR = 0.05
+	opt, err := optim.NewAdamW(oc, m.B, m.NumParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(cfg, m, opt, toyData(15), toyEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Ref = newModel()
+	return tr
 }
 
 // TestDataParallelMatchesOneRank: three steps on two in-process ranks give,
@@ -25,9 +77,10 @@ func dpConfigs() map[string]Config {
 // bit for bit.
 func TestDataParallelMatchesOneRank(t *testing.T) {
 	const steps, shards = 3, 4
-	for name, cfg := range dpConfigs() {
-		t.Run(name, func(t *testing.T) {
-			one := newToyTrainer(t, cfg)
+	for _, nc := range dpConfigs() {
+		cfg := nc.cfg
+		t.Run(nc.name, func(t *testing.T) {
+			one := dpTrainer(t, cfg)
 			if err := one.EnableDataParallel(collective.Single{}, shards); err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +90,7 @@ func TestDataParallelMatchesOneRank(t *testing.T) {
 			trs := make([]*Trainer, 2)
 			done := make(chan struct{})
 			for r, c := range comms {
-				trs[r] = newToyTrainer(t, cfg)
+				trs[r] = dpTrainer(t, cfg)
 				if err := trs[r].EnableDataParallel(c, shards); err != nil {
 					t.Fatal(err)
 				}

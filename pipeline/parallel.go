@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/frontier-rl/frontier/collective"
+	"github.com/frontier-rl/frontier/rl"
+)
+
+// validateParallel checks -grad-shards against the world.
+func (o *Options) validateParallel() error {
+	size := 1
+	if o.Comm != nil {
+		size = o.Comm.Size()
+	}
+	switch {
+	case o.GradShards < 0:
+		return fmt.Errorf("-grad-shards %d: want >= 0 (0 = data parallel off)", o.GradShards)
+	case size > 1 && o.GradShards == 0:
+		return fmt.Errorf("launched on %d ranks without -grad-shards: give a multiple of %d (e.g. %d)", size, size, 2*size)
+	case o.GradShards%size != 0:
+		return fmt.Errorf("-grad-shards %d over %d ranks: want a multiple of the world size", o.GradShards, size)
+	}
+	return nil
+}
+
+// dataParallel spreads the trainer's steps over o.Comm (one process when
+// nil) when -grad-shards is set.
+func (r *runner) dataParallel(tr *rl.Trainer) error {
+	if r.o.GradShards == 0 {
+		return nil
+	}
+	c := r.o.Comm
+	if c == nil {
+		c = collective.Single{}
+	}
+	r.logf("data parallel: %d ranks, %d gradient shards per minibatch", c.Size(), r.o.GradShards)
+	return tr.EnableDataParallel(c, r.o.GradShards)
+}
+
+// JoinWorld sets the options and output of this rank of a data-parallel
+// run. Rank 0 runs as a single process would. Every other rank computes
+// the same run but writes its run directory under a temporary directory
+// (a resumed run reads a copy of the run directory, taken before rank 0
+// writes to it) and its log to io.Discard; call the returned cleanup when
+// the run ends.
+func JoinWorld(o *Options, c collective.Comm, out io.Writer) (io.Writer, func(), error) {
+	o.Comm = c
+	if c.Rank() == 0 {
+		return out, func() {}, c.Barrier()
+	}
+	tmp, err := os.MkdirTemp("", fmt.Sprintf("frontier-rank%d-", c.Rank()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("rank %d: %w", c.Rank(), err)
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	o.Out = tmp
+	if o.Resume != "" {
+		dst := filepath.Join(tmp, filepath.Base(o.Resume))
+		if err := os.CopyFS(dst, os.DirFS(o.Resume)); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("rank %d: copying -resume %s: %w", c.Rank(), o.Resume, err)
+		}
+		o.Resume = dst
+	}
+	return io.Discard, cleanup, c.Barrier()
+}
