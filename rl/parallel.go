@@ -6,6 +6,7 @@ import (
 
 	"github.com/frontier-rl/frontier/collective"
 	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/sample"
 )
 
@@ -143,35 +144,93 @@ func (d *dataParallel) minibatch(t *Trainer, rs []rollout) (mbResult, error) {
 	for _, r := range rs {
 		norm += len(r.comp.Tokens)
 	}
-	P := t.M.NumParams()
-	first, last := collective.Span(d.shards, d.comm.Rank(), d.comm.Size())
-	grads := make([]float32, (last-first)*P)
 	var stats []float32
-	for s := first; s < last; s++ {
+	err := d.sumShards(t.M, func(s int, g []float32) error {
 		lo, hi := collective.Span(len(rs), s, d.shards)
-		res, err := d.shard(t, rs[lo:hi], norm, grads[(s-first)*P:(s-first+1)*P])
-		if err != nil {
-			return out, fmt.Errorf("gradient shard %d of %d: %w", s+1, d.shards, err)
-		}
+		res, err := d.shard(t, rs[lo:hi], norm, g)
 		stats = append(stats, encodeResult(res)...)
-	}
-	all := make([]float32, d.shards*P)
-	if err := d.comm.AllGather(grads, all); err != nil {
-		return out, fmt.Errorf("gather gradients: %w", err)
-	}
-	parts := make([][]float32, d.shards)
-	for s := range parts {
-		parts[s] = all[s*P : (s+1)*P]
-	}
-	t.M.B.Upload(t.M.Grads, collective.SumOrdered(parts))
-	out, err := d.gatherResults(stats, len(rs))
+		return err
+	})
 	if err != nil {
+		return out, err
+	}
+	if out, err = d.gatherResults(stats, len(rs)); err != nil {
 		return out, err
 	}
 	if out.gradNorm, err = t.Opt.Step(t.M.Params, t.M.Grads); err != nil {
 		return out, nonFiniteGrad(t.M, err)
 	}
 	return out, nil
+}
+
+// sumShards runs grad(s, g) for each of this rank's shards s, which must
+// leave shard s's gradient in g, gathers every shard's gradient, and sets
+// m.Grads to their sum in shard order.
+func (d *dataParallel) sumShards(m *model.Model, grad func(s int, g []float32) error) error {
+	P := m.NumParams()
+	first, last := collective.Span(d.shards, d.comm.Rank(), d.comm.Size())
+	local := make([]float32, (last-first)*P)
+	for s := first; s < last; s++ {
+		if err := grad(s, local[(s-first)*P:(s-first+1)*P]); err != nil {
+			return fmt.Errorf("gradient shard %d of %d: %w", s+1, d.shards, err)
+		}
+	}
+	all := make([]float32, d.shards*P)
+	if err := d.comm.AllGather(local, all); err != nil {
+		return fmt.Errorf("gather gradients: %w", err)
+	}
+	parts := make([][]float32, d.shards)
+	for s := range parts {
+		parts[s] = all[s*P : (s+1)*P]
+	}
+	m.B.Upload(m.Grads, collective.SumOrdered(parts))
+	return nil
+}
+
+// SFTStepParallel is SFTStep spread over comm's ranks: every rank passes
+// the same batch, cut into shards runs of whole examples (a positive
+// multiple of comm.Size()); each rank computes its shards' gradients, with
+// the token mean over the whole batch, and the gradients and losses are
+// added in shard order. The result does not depend on the world size.
+func SFTStepParallel(m *model.Model, opt *optim.AdamW, batch []SFTExample, comm collective.Comm, shards int) (loss, gradNorm float64, err error) {
+	if comm == nil || shards < 1 || shards%comm.Size() != 0 {
+		return 0, 0, fmt.Errorf("rl: SFT over %d gradient shards: want a positive multiple of the world size and a world", shards)
+	}
+	if err := checkSFT(batch); err != nil {
+		return 0, 0, err
+	}
+	count := 0
+	for _, ex := range batch {
+		count += len(ex.Answer)
+	}
+	d := &dataParallel{comm: comm, shards: shards}
+	var losses []float32
+	err = d.sumShards(m, func(s int, g []float32) error {
+		lo, hi := collective.Span(len(batch), s, shards)
+		var l float64
+		if hi > lo {
+			if l, err = sftGradients(m, batch[lo:hi], float64(count)); err != nil {
+				return err
+			}
+			m.B.Download(g, m.Grads)
+		}
+		losses = appendFloat64(losses, l)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("rl: SFT: %w", err)
+	}
+	all := make([]float32, 2*shards)
+	if err := comm.AllGather(losses, all); err != nil {
+		return 0, 0, fmt.Errorf("rl: SFT: gather losses: %w", err)
+	}
+	for s := 0; s < shards; s++ {
+		loss += readFloat64(all[2*s:])
+	}
+	if gradNorm, err = opt.Step(m.Params, m.Grads); err != nil {
+		return loss, gradNorm, fmt.Errorf("rl: SFT update: %w", nonFiniteGrad(m, err))
+	}
+	return loss, gradNorm, nil
 }
 
 // shard computes one shard's gradient into g (zero for an empty shard).

@@ -44,6 +44,22 @@ func TestMPIDataParallel(t *testing.T) {
 	}
 }
 
+// TestMPISFTParallel: SFT steps over the MPI world equal one rank's.
+func TestMPISFTParallel(t *testing.T) {
+	c, err := collective.Open("mpi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps, shards = 3, 4
+	if shards%c.Size() != 0 {
+		t.Skipf("%d shards over %d ranks", shards, c.Size())
+	}
+	wantLoss, wantW := sftRun(t, collective.Single{}, steps, shards)
+	gotLoss, gotW := sftRun(t, c, steps, shards)
+	sameBits(t, wantW, gotW, "SFT weights")
+	sameLosses(t, wantLoss, gotLoss)
+}
+
 // TestMain finalises MPI when a test opened it: mpirun fails a rank that
 // exits without MPI_Finalize.
 func TestMain(m *testing.M) {
