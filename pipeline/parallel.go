@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/frontier-rl/frontier/collective"
+	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/rl"
 )
 
@@ -27,18 +29,31 @@ func (o *Options) validateParallel() error {
 	return nil
 }
 
-// dataParallel spreads the trainer's steps over o.Comm (one process when
-// nil) when -grad-shards is set.
+// world is the data-parallel world: o.Comm, or one process.
+func (o *Options) world() collective.Comm {
+	if o.Comm == nil {
+		return collective.Single{}
+	}
+	return o.Comm
+}
+
+// dataParallel spreads the trainer's steps over the world when
+// -grad-shards is set.
 func (r *runner) dataParallel(tr *rl.Trainer) error {
 	if r.o.GradShards == 0 {
 		return nil
 	}
-	c := r.o.Comm
-	if c == nil {
-		c = collective.Single{}
+	r.logf("data parallel: %d ranks, %d gradient shards per minibatch", r.o.world().Size(), r.o.GradShards)
+	return tr.EnableDataParallel(r.o.world(), r.o.GradShards)
+}
+
+// sftStep is one SFT step, over the world's ranks when -grad-shards is
+// set.
+func (r *runner) sftStep(m *model.Model, opt *optim.AdamW, batch []rl.SFTExample) (loss, gradNorm float64, err error) {
+	if r.o.GradShards == 0 {
+		return rl.SFTStep(m, opt, batch)
 	}
-	r.logf("data parallel: %d ranks, %d gradient shards per minibatch", c.Size(), r.o.GradShards)
-	return tr.EnableDataParallel(c, r.o.GradShards)
+	return rl.SFTStepParallel(m, opt, batch, r.o.world(), r.o.GradShards)
 }
 
 // JoinWorld sets the options and output of this rank of a data-parallel

@@ -325,7 +325,7 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 			tokens += len(batch[i].Prompt) + len(ans)
 		}
 		lr := opt.LR()
-		loss, gn, err := rl.SFTStep(w.m, opt, batch)
+		loss, gn, err := r.sftStep(w.m, opt, batch)
 		if err != nil {
 			return false, fmt.Errorf("SFT step %d: %w", step+1, err)
 		}
