@@ -83,3 +83,12 @@ func JoinWorld(o *Options, c collective.Comm, out io.Writer) (io.Writer, func(),
 	}
 	return io.Discard, cleanup, c.Barrier()
 }
+
+// evalHeldOut evaluates the held-out prompts, split over the world's ranks
+// when there are several (the results are the same either way).
+func (r *runner) evalHeldOut(cfg rl.EvalConfig) ([]rl.PromptResult, error) {
+	if r.o.world().Size() == 1 {
+		return rl.Evaluate(r.w.m, r.w.heldOut, r.w.env, cfg)
+	}
+	return rl.EvaluateParallel(r.w.m, r.w.heldOut, r.w.env, cfg, r.o.world())
+}

@@ -358,7 +358,7 @@ func (r *runner) evaluate(label string) ([]rl.PromptResult, error) {
 // evaluateWith runs the held-out evaluation with cfg and prints its summary.
 func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResult, error) {
 	start := time.Now()
-	res, err := rl.Evaluate(r.w.m, r.w.heldOut, r.w.env, cfg)
+	res, err := r.evalHeldOut(cfg)
 	if err != nil {
 		return nil, err
 	}

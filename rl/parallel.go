@@ -314,3 +314,47 @@ func appendFloat64(out []float32, v float64) []float32 {
 func readFloat64(w []float32) float64 {
 	return math.Float64frombits(uint64(math.Float32bits(w[0]))<<32 | uint64(math.Float32bits(w[1])))
 }
+
+// EvaluateParallel is Evaluate spread over comm's ranks: the generation
+// batches (EvalConfig.BatchPrompts prompts each, the same as Evaluate's)
+// are dealt to the ranks in contiguous runs and the results gathered, so
+// every rank returns exactly what Evaluate returns.
+func EvaluateParallel(m *model.Model, items []Item, env Env, cfg EvalConfig, comm collective.Comm) ([]PromptResult, error) {
+	if cfg.Samples < 1 {
+		return nil, fmt.Errorf("rl: evaluation with %d samples per prompt: need at least 1 (-eval-samples)", cfg.Samples)
+	}
+	bp := cfg.batchPrompts()
+	nb := (len(items) + bp - 1) / bp
+	first, last := collective.Span(nb, comm.Rank(), comm.Size())
+	var local []float32
+	for b := first; b < last; b++ {
+		res, err := evalBatch(m, items, b*bp, min((b+1)*bp, len(items)), env, cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range res {
+			g := 0
+			if pr.Greedy {
+				g = 1
+			}
+			local = append(local, collective.IntBits(pr.Correct), collective.IntBits(g))
+		}
+	}
+	parts, err := collective.GatherVar(comm, local)
+	if err != nil {
+		return nil, fmt.Errorf("rl: evaluation: gather results: %w", err)
+	}
+	var words []float32
+	for _, p := range parts {
+		words = append(words, p...)
+	}
+	if len(words) != 2*len(items) {
+		return nil, fmt.Errorf("rl: evaluation: gathered %d results for %d prompts", len(words)/2, len(items))
+	}
+	out := make([]PromptResult, len(items))
+	for i, it := range items {
+		out[i] = PromptResult{ID: it.Ex.ID, Family: it.Ex.Family, Level: it.Ex.Level, N: cfg.Samples,
+			Correct: collective.BitsInt(words[2*i]), Greedy: collective.BitsInt(words[2*i+1]) == 1}
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package rl
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/frontier-rl/frontier/kernels/cpu"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/optim"
+	"github.com/frontier-rl/frontier/sample"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -223,5 +225,37 @@ func TestSFTParallelMatchesOneRank(t *testing.T) {
 	}
 	if _, _, err := SFTStepParallel(nil, nil, sftBatch(), collective.Single{}, 0); err == nil {
 		t.Fatal("0 shards: no error")
+	}
+}
+
+// TestEvaluateParallelMatchesEvaluate: an evaluation over two in-process
+// ranks returns Evaluate's results on every rank.
+func TestEvaluateParallelMatchesEvaluate(t *testing.T) {
+	tr := dpTrainer(t, dpConfig())
+	cfg := EvalConfig{Samples: 3, Sample: sample.Config{Temperature: 1, MaxNew: 4, EOS: []int32{0}}, Greedy: true, Seed: 3, BatchPrompts: 4}
+	want, err := Evaluate(tr.M, tr.Data, tr.Env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comms := collective.Local(2)
+	got := make([][]PromptResult, 2)
+	errs := make(chan error, 2)
+	for r, c := range comms {
+		m := dpTrainer(t, dpConfig()).M
+		go func() {
+			var err error
+			got[r], err = EvaluateParallel(m, tr.Data, tr.Env, cfg, c)
+			errs <- err
+		}()
+	}
+	for range comms {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := range comms {
+		if !slices.Equal(want, got[r]) {
+			t.Fatalf("rank %d: %v; Evaluate: %v", r, got[r], want)
+		}
 	}
 }
