@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # dp-check.sh: checks data-parallel training over MPI end to end (issue 15):
-#   1. builds cmd/train with -tags mpi (needs Debian's openmpi-bin and
-#      libopenmpi-dev);
+#   1. installs Debian's openmpi-bin and libopenmpi-dev when mpirun or
+#      mpi.h is missing, vets the mpi-tagged code and builds cmd/train with
+#      -tags mpi; vets and builds the NCCL communicator (-tags cuda; it
+#      loads libnccl.so.2 with dlopen, so no CUDA or NCCL is needed to
+#      build, and without a GPU it is not run);
 #   2. runs the rl package's MPI tests on 2 ranks: GRPO (plain, GDRO, DAPO)
 #      and SFT steps on 2 ranks equal the same steps on 1 rank, bit for bit;
 #   3. runs a short built-in experiment (SFT, GRPO with Prompt-GDRO,
@@ -13,11 +16,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+		echo "dp-check: need root to run: $*" >&2
+		exit 1
+	fi
+}
+if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi 2>/dev/null; then
+	echo "dp-check: installing openmpi-bin and libopenmpi-dev..." >&2
+	as_root apt-get update -q
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openmpi-bin libopenmpi-dev pkg-config
+fi
 mpirun=(mpirun --allow-run-as-root --oversubscribe -np 2)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-go vet -tags mpi ./collective/ ./rl/ ./cmd/train/
+go vet -tags mpi ./collective/ ./rl/ ./pipeline/ ./cmd/train/
+go vet -tags cuda ./collective/
+go test -c -tags cuda -o "$tmp/nccl.test" ./collective/
 go test -c -tags mpi -o "$tmp/collective.test" ./collective/
 go test -c -tags mpi -o "$tmp/rl.test" ./rl/
 go build -tags mpi -o "$tmp/train" ./cmd/train/
