@@ -32,6 +32,7 @@ import (
 type dataParallel struct {
 	comm   collective.Comm
 	shards int // gradient shards per minibatch
+	chunk  int // gradient elements per shard per all-gather; 0 means gatherChunk
 }
 
 // EnableDataParallel spreads the training steps over comm's ranks with the
@@ -163,27 +164,46 @@ func (d *dataParallel) minibatch(t *Trainer, rs []rollout) (mbResult, error) {
 	return out, nil
 }
 
+// gatherChunk is the most gradient elements per shard that one all-gather
+// of sumShards moves: it bounds the receive buffer to shards × gatherChunk
+// values whatever the model's size.
+const gatherChunk = 1 << 20
+
 // sumShards runs grad(s, g) for each of this rank's shards s, which must
-// leave shard s's gradient in g, gathers every shard's gradient, and sets
-// m.Grads to their sum in shard order.
+// leave shard s's gradient in g, gathers every shard's gradient, chunk by
+// chunk, and sets m.Grads to their sum in shard order.
 func (d *dataParallel) sumShards(m *model.Model, grad func(s int, g []float32) error) error {
 	P := m.NumParams()
 	first, last := collective.Span(d.shards, d.comm.Rank(), d.comm.Size())
-	local := make([]float32, (last-first)*P)
+	mine := last - first
+	local := make([]float32, mine*P)
 	for s := first; s < last; s++ {
 		if err := grad(s, local[(s-first)*P:(s-first+1)*P]); err != nil {
 			return fmt.Errorf("gradient shard %d of %d: %w", s+1, d.shards, err)
 		}
 	}
-	all := make([]float32, d.shards*P)
-	if err := d.comm.AllGather(local, all); err != nil {
-		return fmt.Errorf("gather gradients: %w", err)
+	chunk := d.chunk
+	if chunk <= 0 {
+		chunk = gatherChunk
 	}
+	sum := make([]float32, P)
+	send := make([]float32, mine*min(chunk, P))
+	all := make([]float32, d.shards*min(chunk, P))
 	parts := make([][]float32, d.shards)
-	for s := range parts {
-		parts[s] = all[s*P : (s+1)*P]
+	for off := 0; off < P; off += chunk {
+		c := min(chunk, P-off)
+		for i := 0; i < mine; i++ {
+			copy(send[i*c:(i+1)*c], local[i*P+off:i*P+off+c])
+		}
+		if err := d.comm.AllGather(send[:mine*c], all[:d.shards*c]); err != nil {
+			return fmt.Errorf("gather gradients: %w", err)
+		}
+		for s := range parts {
+			parts[s] = all[s*c : (s+1)*c]
+		}
+		copy(sum[off:off+c], collective.SumOrdered(parts))
 	}
-	m.B.Upload(m.Grads, collective.SumOrdered(parts))
+	m.B.Upload(m.Grads, sum)
 	return nil
 }
 
