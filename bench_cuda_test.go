@@ -8,19 +8,15 @@ package frontier
 //	go test -tags cuda -run '^$' -bench . -benchtime 10x .
 //
 // BenchmarkGemm reports TFLOP/s of the backend's Gemm (FP32 and TF32) next to
-// cuBLAS called directly through gorgonia.org/cu/blas on the same device
-// memory; BenchmarkTrainStep and BenchmarkDecode report tokens/s.
+// cuBLAS called directly on the same handle and device memory;
+// BenchmarkAttention the attention kernels' TFLOP/s; BenchmarkTrainStep and
+// BenchmarkDecode report tokens/s and the device memory held at most.
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
-	"unsafe"
-
-	"gonum.org/v1/gonum/blas"
-	"gorgonia.org/cu"
-	cublas "gorgonia.org/cu/blas"
 
 	"github.com/frontier-rl/frontier/kernels"
 	"github.com/frontier-rl/frontier/kernels/cuda"
@@ -58,11 +54,22 @@ func randomBuffer(be kernels.Backend, r *rand.Rand, n int) kernels.Buffer {
 	return buf
 }
 
-// deviceSlice presents device memory as a []float32, the form
-// gorgonia.org/cu/blas takes; it must never be read or written from Go.
-func deviceSlice(p cu.DevicePtr, n int) []float32 {
-	addr := uintptr(p)
-	return unsafe.Slice((*float32)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))), n)
+// TestCuBLASLoads loads cuBLAS by name, as the backend does, and reports
+// which library it found; it needs no GPU, so it proves on any machine that
+// this binary starts and finds a cuBLAS it can use.
+func TestCuBLASLoads(t *testing.T) {
+	info, err := cuda.LoadCuBLAS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v", info)
+}
+
+// reportMemory adds the device memory the backend held at most, in GiB.
+func reportMemory(b *testing.B, be *cuda.Backend) {
+	st := be.MemStats()
+	b.ReportMetric(float64(st.Peak)/(1<<30), "peak-GiB")
+	b.ReportMetric(float64(st.Collections), "collections")
 }
 
 // BenchmarkGemm times y = x·Wᵀ for the linear layers of Qwen3-0.6B over a
@@ -108,44 +115,74 @@ func BenchmarkGemm(b *testing.B) {
 			})
 		}
 		b.Run(fmt.Sprintf("%s/%dx%dx%d/cublas-direct-fp32", s.name, s.m, s.n, s.k), func(b *testing.B) {
-			// The backends use the device's primary context: make it current
-			// on this goroutine's thread for gorgonia.org/cu/blas.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			d, err := cu.GetDevice(0)
-			if err != nil {
+			// cuBLAS on the same handle, called back to back with none of
+			// Gemm's per-call work.
+			if err := fp32.CuBLASGemm(false, true, s.m, s.n, s.k, 1, x, w, 0, y, 1); err != nil {
 				b.Fatal(err)
 			}
-			ctx, err := d.RetainPrimaryCtx()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer d.ReleasePrimaryCtx()
-			if err := cu.SetCurrentContext(ctx); err != nil {
-				b.Fatal(err)
-			}
-			impl := cublas.New()
-			defer impl.Close()
-			X := deviceSlice(cu.DevicePtr(x.(cuda.Buf).Ptr()), s.m*s.k)
-			W := deviceSlice(cu.DevicePtr(w.(cuda.Buf).Ptr()), s.n*s.k)
-			Y := deviceSlice(cu.DevicePtr(y.(cuda.Buf).Ptr()), s.m*s.n)
-			// Row-major y = x·Wᵀ is column-major yᵀ = W·xᵀ.
-			gemm := func() { impl.Sgemm(blas.Trans, blas.NoTrans, s.n, s.m, s.k, 1, W, s.k, X, s.k, 0, Y, s.n) }
-			gemm()
-			if err := cu.Synchronize(); err != nil {
+			if err := fp32.Synchronize(); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				gemm()
-			}
-			if err := cu.Synchronize(); err != nil {
+			if err := fp32.CuBLASGemm(false, true, s.m, s.n, s.k, 1, x, w, 0, y, b.N); err != nil {
 				b.Fatal(err)
 			}
-			if err := impl.Err(); err != nil {
+			if err := fp32.Synchronize(); err != nil {
 				b.Fatal(err)
 			}
 			report(b)
+		})
+	}
+}
+
+// BenchmarkAttention times the causal attention kernels at Qwen3-0.6B's
+// head shapes (16 query heads, 8 key/value heads, head dimension 128) on 8
+// packed sequences of 512 tokens, forward and backward, in TFLOP/s of the
+// matrix products they compute (QKᵀ and PV forward; four products backward),
+// to set against BenchmarkGemm's cuBLAS figures.
+func BenchmarkAttention(b *testing.B) {
+	cfg := qwen3_06B()
+	const S, T = 8, 512
+	H, KV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
+	N := S * T
+	be := newCUDA(b, false)
+	r := rand.New(rand.NewPCG(7, 8))
+	q, k, v := randomBuffer(be, r, N*H*hd), randomBuffer(be, r, N*KV*hd), randomBuffer(be, r, N*KV*hd)
+	out, lse, dout := be.Alloc(N*H*hd), be.Alloc(N*H), randomBuffer(be, r, N*H*hd)
+	dq, dk, dv := be.Alloc(N*H*hd), be.Alloc(N*KV*hd), be.Alloc(N*KV*hd)
+	starts := make([]int32, S+1)
+	for s := range starts {
+		starts[s] = int32(s * T)
+	}
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	// Causal: each sequence has T(T+1)/2 query-key pairs per head.
+	pairs := float64(S) * float64(T) * float64(T+1) / 2 * float64(H)
+	for _, c := range []struct {
+		name     string
+		products float64
+		run      func()
+	}{
+		{"forward", 2, func() { be.Attention(out, lse, q, k, v, starts, H, KV, hd, scale) }},
+		{"backward", 4, func() {
+			be.AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, starts, H, KV, hd, scale)
+		}},
+	} {
+		b.Run(fmt.Sprintf("%s/S%d_T%d", c.name, S, T), func(b *testing.B) {
+			be.Attention(out, lse, q, k, v, starts, H, KV, hd, scale)
+			c.run()
+			if err := be.Synchronize(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				c.run()
+			}
+			if err := be.Synchronize(); err != nil {
+				b.Fatal(err)
+			}
+			flops := 2 * float64(hd) * pairs * c.products
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e12, "TFLOP/s")
+			b.ReportMetric(float64(N*b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
 }
@@ -215,14 +252,22 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(S*T*b.N)/b.Elapsed().Seconds(), "tokens/s")
+			reportMemory(b, be)
 		})
 	}
 }
 
-// BenchmarkDecode times batched decoding with a KV cache: 16 sequences share
-// a 128-token prompt's prefill, then each step decodes one token for every
-// sequence (greedy, logits downloaded every step as a sampler needs them).
+// BenchmarkDecode times batched decoding with a KV cache at batch 1 and 64:
+// the sequences share a 128-token prompt's prefill, then each step decodes one
+// token for every sequence (greedy, logits downloaded every step as a sampler
+// needs them).
 func BenchmarkDecode(b *testing.B) {
+	for _, slots := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch%d", slots), func(b *testing.B) { benchDecode(b, slots) })
+	}
+}
+
+func benchDecode(b *testing.B, slots int) {
 	be := newCUDA(b, false)
 	m, err := model.New(qwen3_06B(), be)
 	if err != nil {
@@ -230,7 +275,7 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	m.InitRandom(1)
 	V := m.Config.VocabSize
-	const slots, prompt, steps = 16, 128, 64
+	const prompt, steps = 128, 64
 	cache := m.NewKVCache(slots, prompt+steps)
 	r := rand.New(rand.NewPCG(5, 6))
 	ids, slot, pos := make([]int32, prompt), make([]int32, prompt), make([]int32, prompt)
@@ -276,4 +321,5 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(slots*steps*b.N)/b.Elapsed().Seconds(), "tokens/s")
+	reportMemory(b, be)
 }

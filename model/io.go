@@ -12,25 +12,20 @@ import (
 // Load reads a Hugging Face Qwen3 directory (config.json and
 // model.safetensors, or shards listed in model.safetensors.index.json) onto
 // backend b. Every parameter must be present with its exact shape; tensors the
-// model does not use are ignored (lm_head.weight of a tied model among them).
+// model does not use are an error naming them (as in transformers, lm_head.weight
+// of a tied model and rotary inv_freq buffers are ignored).
 func Load(dir string, b kernels.Backend) (*Model, error) {
-	cfgPath := filepath.Join(dir, "config.json")
-	if _, err := os.Stat(cfgPath); err != nil {
-		return nil, fmt.Errorf("model: %s is not a model directory (no config.json): %w", dir, err)
-	}
-	cfg, err := weights.LoadConfig(cfgPath)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	m, err := New(cfg, b)
-	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", dir, err)
-	}
-	ck, err := weights.OpenDir(dir)
+	// OpenModel checks config.json against the safetensors headers before
+	// anything of the config's size is allocated.
+	cfg, ck, err := weights.OpenModel(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	defer ck.Close()
+	m, err := New(cfg, b)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", dir, err)
+	}
 	if err := m.readFrom(ck, dir); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Options struct {
 	Layers, Hidden, Heads, KVHeads, HeadDim, Intermediate, Vocab int
 	Families                                                     string
 	Pool, HeldOutPerCell                                         int
+	TeacherError, TeacherMode                                    string
 
 	// SFT.
 	SFTSteps, SFTBatch, SFTWarmup int
@@ -121,9 +122,11 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.HeadDim, "head-dim", 32, "tiny model: head dimension")
 	fs.IntVar(&o.Intermediate, "intermediate", 384, "tiny model: MLP intermediate size")
 	fs.IntVar(&o.Vocab, "vocab", 300, "tiny model: BPE vocabulary size to train (at least 259)")
-	fs.StringVar(&o.Families, "families", "sort,chain,count,sub,add", "built-in task families")
-	fs.IntVar(&o.Pool, "pool", 512, "built-in training pool size (prompts revisited in epochs)")
-	fs.IntVar(&o.HeldOutPerCell, "heldout", 32, "built-in held-out prompts per family x level")
+	fs.StringVar(&o.Families, "families", "sort,add", "built-in task families (sort, chain, count, sub, add)")
+	fs.IntVar(&o.Pool, "pool", 1024, "built-in training pool size (prompts revisited in epochs)")
+	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level")
+	fs.StringVar(&o.TeacherError, "teacher-error", "0.15", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability s x L) or per-level list p1,p2,...; empty = exact answers")
+	fs.StringVar(&o.TeacherMode, "teacher-mode", "sample", "teacher errors drawn per sample, or fixed per prompt")
 
 	fs.IntVar(&o.SFTSteps, "sft-steps", 600, "SFT warm-start steps (built-in tasks; 0 with -model)")
 	fs.IntVar(&o.SFTBatch, "sft-batch", 64, "SFT sequences per step")
@@ -132,13 +135,13 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 
 	fs.StringVar(&o.Algo, "algo", "prompt-gdro", "grpo, dapo (GRPO with DAPO's dynamic sampling), prompt-gdro, rollout-gdro, sqrt or both (prompt-gdro + rollout-gdro)")
 	fs.IntVar(&o.DAPORounds, "dapo-rounds", 3, "-algo dapo: most extra generation rounds per step to refill the groups whose rewards are all equal")
-	fs.IntVar(&o.Steps, "steps", 96, "GRPO steps")
+	fs.IntVar(&o.Steps, "steps", 200, "GRPO steps")
 	fs.IntVar(&o.Prompts, "prompts", 32, "prompts per GRPO step (N)")
 	fs.IntVar(&o.Rollouts, "rollouts", 8, "rollouts per prompt (n, the mean budget under a rollout controller)")
 	fs.IntVar(&o.Minibatches, "minibatches", 4, "PPO minibatches per step")
 	fs.IntVar(&o.GradShards, "grad-shards", 0, "data parallel: gradient shards per PPO minibatch, a multiple of the MPI ranks (0 = off on one process); W ranks equal 1 rank with the same value, bit for bit")
 	fs.IntVar(&o.PPOEpochs, "ppo-epochs", 1, "PPO epochs per step")
-	fs.Float64Var(&o.LR, "lr", 3e-5, "GRPO learning rate (AdamW, constant)")
+	fs.Float64Var(&o.LR, "lr", 5e-5, "GRPO learning rate (AdamW, constant)")
 	fs.Float64Var(&o.ClipLow, "clip-low", 0.2, "PPO ratio clip below (1-eps_low)")
 	fs.Float64Var(&o.ClipHigh, "clip-high", 0.28, "PPO ratio clip above (1+eps_high, DAPO clip-higher)")
 	fs.Float64Var(&o.KL, "kl", 0.001, "k3 KL coefficient to the frozen starting policy (0 = off; the released GDRO scripts use 0.001)")
@@ -152,15 +155,15 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.TopK, "top-k", 0, "rollout top-k (0 = off)")
 	fs.IntVar(&o.MaxNew, "max-new", 0, "most tokens per completion (0: 12 for built-in tasks, 1024 with -data)")
 	fs.StringVar(&o.Reward, "reward", "pm1", "reward convention: pm1 (+1/-1) or 01")
-	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once this many training rollouts have been generated (0 = no limit; -steps stays the cap)")
+	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once its steps have generated this many rollouts (0 = no limit; -steps stays the cap; the probe pass is not counted)")
 	fs.IntVar(&o.SaveEvery, "save-every", 32, "checkpoint every this many GRPO steps (and at the end)")
 	fs.IntVar(&o.Keep, "keep", 2, "checkpoints kept in the run directory")
 
 	fs.IntVar(&o.GBins, "gdro-bins", 10, "difficulty bins (uniform edges), ignored when -gdro-edges is set")
-	fs.StringVar(&o.GEdges, "gdro-edges", "", "comma-separated interior bin edges, e.g. 0.1,0.5,0.9")
+	fs.StringVar(&o.GEdges, "gdro-edges", "", "comma-separated interior bin edges, e.g. 0.1,0.5,0.9 (built-in tasks without -gdro-bins: 0.25,0.5,0.75)")
 	fs.IntVar(&o.GWindow, "gdro-window", 50, "classifier window H in steps (0 = whole history)")
 	fs.Float64Var(&o.GHyst, "gdro-hysteresis", 0.03, "classifier hysteresis delta (default 0.03 for Prompt-GDRO runs, 0 for rollout-gdro and sqrt, as in the released code)")
-	fs.StringVar(&o.GStat, "gdro-stat", "any", "classifier statistic per step: any, mean or passk")
+	fs.StringVar(&o.GStat, "gdro-stat", "any", "classifier statistic per step: any, mean or passk (built-in tasks: mean)")
 	fs.IntVar(&o.GK, "gdro-k", 2, "k of -gdro-stat=passk")
 	fs.Float64Var(&o.GEta, "gdro-eta", 0.65, "Prompt-GDRO step size eta_q")
 	fs.Float64Var(&o.GGamma, "gdro-gamma", 0.01, "Prompt-GDRO exploration gamma")
@@ -169,7 +172,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.GClip, "gdro-clip", 5, "Prompt-GDRO score clip C (0 = none)")
 	fs.Float64Var(&o.GFloor, "gdro-floor", 0.02, "Prompt-GDRO share-normalisation floor")
 	fs.BoolVar(&o.GNormShare, "gdro-norm-share", true, "Prompt-GDRO: divide each bin's loss by its share of the batch")
-	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy), variance (squared standard error of the prompt's mean reward; Rollout-GDRO with -gdro-arm-sign paper) or auto (loss with 2+ minibatches, else error)")
+	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy), variance (squared standard error of the prompt's mean reward; Rollout-GDRO with -gdro-arm-sign paper) or auto (built-in tasks: error; otherwise loss with 2+ minibatches, else error)")
 	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code (needs -gdro-signal loss: with a signal that is never negative it is fixed allocation) or paper")
 	fs.IntVar(&o.GNMin, "gdro-nmin", 2, "Rollout-GDRO / sqrt: fewest rollouts per prompt")
 	fs.IntVar(&o.GNMax, "gdro-nmax", 0, "Rollout-GDRO / sqrt: most rollouts per prompt (0 = 3 x rollouts)")
@@ -177,7 +180,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.GArmGamma, "gdro-arm-gamma", 0.01, "Rollout-GDRO arm exploration")
 	fs.Float64Var(&o.GAlphaMu, "gdro-alpha-mu", 0.05, "Rollout-GDRO shadow-price step size")
 	fs.Float64Var(&o.GSqB, "gdro-sqrt-beta", 0.4, "square-root allocator: variance EMA beta")
-	fs.BoolVar(&o.GProbe, "gdro-probe", false, "seed every training prompt's difficulty from one generation pass before RL")
+	fs.BoolVar(&o.GProbe, "gdro-probe", false, "seed every training prompt's difficulty from one generation pass before RL (built-in tasks: true)")
 
 	fs.IntVar(&o.EvalSamples, "eval-samples", 8, "samples per held-out prompt (pass@k with k = this)")
 	fs.Float64Var(&o.EvalTemp, "eval-temperature", 0.6, "evaluation temperature")

@@ -90,7 +90,11 @@ func (l *ledger) flush(mt rl.Metrics, bins int) int {
 		mt["zero_std/zero_rollouts/"+s] = float64(zeroRollouts)
 		total += rollouts
 	}
-	if v, ok := mt["spent/rollouts"]; ok {
+	// The trainer's own count includes every generated rollout, groups that
+	// dynamic sampling dropped among them.
+	if v, ok := mt["rollouts/generated"]; ok {
+		total = int(v)
+	} else if v, ok := mt["spent/rollouts"]; ok {
 		total = int(v)
 	}
 	mt["spent/rollouts"] = float64(total)

@@ -217,6 +217,8 @@ func TestBadInputLeavesRunsUntouched(t *testing.T) {
 		{[]string{"-algo", "magic", "-sft-steps", "0", "-pool", "8", "-heldout", "1"}, "magic"},
 		{[]string{"-resume", filepath.Join(runs, "keep")}, "checkpoint"},
 		{[]string{"-device", "tpu"}, "tpu"},
+		{[]string{"-teacher-error", "0.1,2"}, "-teacher-error"},
+		{[]string{"-teacher-error", "0.1", "-teacher-mode", "batch"}, "-teacher-mode"},
 	} {
 		o, err := ParseFlags(append(tc.args, "-out", runs, "-name", "keep"), io.Discard)
 		if err != nil {
@@ -230,5 +232,61 @@ func TestBadInputLeavesRunsUntouched(t *testing.T) {
 	entries, _ := os.ReadDir(existing)
 	if len(entries) != 1 {
 		t.Errorf("the existing run directory changed: %v", entries)
+	}
+}
+
+// TestSharedSFTAndBudget: a -sft-only run leaves a model and eval.json; a
+// run from them with -base-eval evaluates the SFT model no more, and
+// -rollout-budget stops it at the first step that reaches the budget.
+func TestSharedSFTAndBudget(t *testing.T) {
+	dir := t.TempDir()
+	sftLog := mustRun(t, context.Background(), append(tinyArgs(dir), "-name", "sft", "-sft-only"))
+	if strings.Contains(sftLog, "GRPO") {
+		t.Errorf("-sft-only ran GRPO:\n%s", sftLog)
+	}
+	sft := filepath.Join(dir, "sft")
+	// 4 prompts x 3 rollouts = 12 per step: a budget of 20 ends after step 2.
+	args := append(tinyArgs(dir), "-name", "arm", "-sft-steps", "0", "-model", sft, "-base-eval", filepath.Join(sft, "eval.json"),
+		"-rollout-budget", "20", "-steps", "50")
+	log := mustRun(t, context.Background(), args)
+	if !strings.Contains(log, "after-SFT evaluation from") || strings.Contains(log, "eval after SFT") {
+		t.Errorf("the arm evaluated the SFT model again:\n%s", log)
+	}
+	if got := readLines(t, filepath.Join(dir, "arm", "metrics.jsonl")); len(got) != 2 || got[1]["spent/total"] != 24 {
+		t.Errorf("%d steps (spent %v), want 2 steps and 24 rollouts", len(got), got[len(got)-1]["spent/total"])
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "arm", "eval.json"))
+	if err != nil || !strings.Contains(string(data), `"rollouts_spent": 24`) {
+		t.Errorf("eval.json lacks rollouts_spent 24 (%v)", err)
+	}
+}
+
+// TestBuiltinGDRODefaults: on the built-in tasks the classifier and
+// Prompt-GDRO defaults are those of docs/testbed.md unless given; -data runs
+// and resumed runs keep what they have.
+func TestBuiltinGDRODefaults(t *testing.T) {
+	for _, tc := range []struct {
+		args                []string
+		edges, stat, signal string
+		bins                int
+		probe               bool
+	}{
+		{nil, "0.25,0.5,0.75", "mean", "error", 10, true},
+		{[]string{"-gdro-bins", "5"}, "", "mean", "error", 5, true},
+		{[]string{"-algo", "rollout-gdro"}, "0.25,0.5,0.75", "mean", "loss", 10, true},
+		{[]string{"-algo", "both"}, "0.25,0.5,0.75", "mean", "loss", 10, true},
+		{[]string{"-gdro-edges", "0.5", "-gdro-stat", "any", "-gdro-signal", "loss", "-gdro-probe=false"}, "0.5", "any", "loss", 10, false},
+		{[]string{"-data", "x.jsonl", "-model", "m"}, "", "any", "auto", 10, false},
+		{[]string{"-resume", "runs/x"}, "", "any", "auto", 10, false},
+	} {
+		o, err := ParseFlags(tc.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.settle()
+		if o.GEdges != tc.edges || o.GStat != tc.stat || o.GSignal != tc.signal || o.GBins != tc.bins || o.GProbe != tc.probe {
+			t.Errorf("%v: edges %q stat %q signal %q bins %d probe %v, want %q %q %q %d %v", tc.args,
+				o.GEdges, o.GStat, o.GSignal, o.GBins, o.GProbe, tc.edges, tc.stat, tc.signal, tc.bins, tc.probe)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/frontier-rl/frontier/optim"
 	"github.com/frontier-rl/frontier/rl"
 	"github.com/frontier-rl/frontier/sample"
+	"github.com/frontier-rl/frontier/tasks"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -39,9 +40,13 @@ type runState struct {
 	// samples would make every bin's change partly regression to the mean.
 	SFTBinEval []rl.PromptResult `json:"sft_bin_eval,omitempty"`
 	Probed     bool              `json:"probed,omitempty"`
-	// Spent is the number of training rollouts generated so far (the probe
-	// pass included).
+	// Spent is the number of training rollouts generated so far: every
+	// completion of a GRPO step, kept or dropped. -rollout-budget bounds it.
 	Spent int `json:"rollouts_spent"`
+	// ProbeSpent is the rollouts of the probe pass, which seeds the
+	// classifier before RL; every algorithm of a recipe pays the same, so it
+	// is reported beside the budget, not counted in it.
+	ProbeSpent int `json:"probe_rollouts,omitempty"`
 }
 
 // runner holds a run in progress.
@@ -148,6 +153,15 @@ func (r *runner) prepare() (from string, err error) {
 	return from, nil
 }
 
+// teacher returns the SFT teacher of -teacher-error and -teacher-mode.
+func (o *Options) teacher() (tasks.Teacher, error) {
+	t, err := tasks.ParseTeacher(o.TeacherError, o.TeacherMode, o.Seed)
+	if err != nil {
+		return t, fmt.Errorf("-teacher-error %q -teacher-mode %q: %w", o.TeacherError, o.TeacherMode, err)
+	}
+	return t, nil
+}
+
 // settle fills the defaults that depend on other flags.
 func (o *Options) settle() {
 	if o.ModelDir != "" && !o.set["sft-steps"] && o.Resume == "" {
@@ -155,6 +169,9 @@ func (o *Options) settle() {
 	}
 	if !o.set["gdro-hysteresis"] && o.Resume == "" && (o.Algo == "rollout-gdro" || o.Algo == "sqrt") {
 		o.GHyst = 0 // the released code's Rollout-GDRO runs use no hysteresis
+	}
+	if o.Data == "" && o.Resume == "" {
+		o.builtinGDRO()
 	}
 	if o.MaxNew == 0 {
 		o.MaxNew = 12
@@ -164,6 +181,31 @@ func (o *Options) settle() {
 	}
 	if o.EvalMaxNew == 0 {
 		o.EvalMaxNew = o.MaxNew
+	}
+}
+
+// builtinGDRO sets the classifier and Prompt-GDRO defaults of the built-in
+// experiment, for every such flag not given. The paper's defaults (10 bins,
+// the 'any' statistic, the surrogate-loss signal, no probe) leave the
+// controllers idle on the tiny tasks: the top bin fills, the signal is of
+// order 1e-2 and the first epoch sits in bin 0 (docs/testbed.md).
+func (o *Options) builtinGDRO() {
+	if !o.set["gdro-edges"] && !o.set["gdro-bins"] {
+		o.GEdges = "0.25,0.5,0.75"
+	}
+	if !o.set["gdro-stat"] {
+		o.GStat = "mean"
+	}
+	if !o.set["gdro-signal"] {
+		o.GSignal = "error"
+		if o.Algo == "rollout-gdro" || o.Algo == "both" {
+			// Rollout-GDRO with the code's arm sign needs a signal that can
+			// be negative: with the error rate it would be fixed allocation.
+			o.GSignal = "loss"
+		}
+	}
+	if !o.set["gdro-probe"] {
+		o.GProbe = true
 	}
 }
 
@@ -191,6 +233,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SFTOnly && o.ModelDir != "" {
 		return fmt.Errorf("-sft-only trains the built-in tiny model; it cannot be combined with -model")
+	}
+	if _, err := o.teacher(); err != nil {
+		return err
 	}
 	if o.RolloutBudget < 0 {
 		return fmt.Errorf("-rollout-budget %d: must be >= 0", o.RolloutBudget)
@@ -292,6 +337,13 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 		}
 	}
 	builtin := w.tasks
+	teacher, err := o.teacher()
+	if err != nil {
+		return false, err
+	}
+	if !teacher.Exact() {
+		r.logf("SFT teacher: answers wrong in the last digit with probability %s by level (decided per %s)", teacher.Describe(builtin.Config().MaxLevel), o.TeacherMode)
+	}
 	r.logf("SFT: %d steps x %d sequences, AdamW lr %g, %d warm-up steps, cosine to 10%%", o.SFTSteps, o.SFTBatch, o.SFTLR, o.SFTWarmup)
 	sftPath := filepath.Join(r.dir, "sft_metrics.jsonl")
 	sftHistory, err := readMetrics(sftPath, r.state.SFTStep)
@@ -319,7 +371,7 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 		rng := rand.New(rand.NewPCG(o.Seed^0x5f7c3a1d, uint64(step)))
 		batch := make([]rl.SFTExample, o.SFTBatch)
 		for i := range batch {
-			ex := builtin.SFTExample(rng)
+			ex := teacher.Apply(builtin.SFTExample(rng), rng)
 			ans := append(w.tok.Encode(ex.Answer), w.eos[0])
 			batch[i] = rl.SFTExample{Prompt: w.tok.Encode(ex.Prompt), Answer: ans}
 			tokens += len(batch[i].Prompt) + len(ans)
@@ -555,11 +607,12 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if err != nil {
 			return err
 		}
-		// The probe's rollouts count against the budget here, not in the
-		// first step's figures.
+		// The probe's rollouts are the same for every arm of an
+		// experiment, so they are counted apart from the training budget
+		// and kept out of the first step's figures.
 		led.flush(rl.Metrics{}, tr.Cls.NumBins())
 		r.state.Probed = true
-		r.state.Spent += n
+		r.state.ProbeSpent += n
 	}
 	metricsPath := filepath.Join(r.dir, "metrics.jsonl")
 	history, err := readMetrics(metricsPath, tr.Step)
@@ -654,7 +707,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if len(final) > 0 {
 			addEvalMetrics(final[len(final)-1], after, o.EvalSamples, "eval/")
 		}
-		r.logf("GRPO: %d steps, %d training rollouts generated", tr.Step, r.state.Spent)
+		r.logf("GRPO: %d steps, %d training rollouts generated (and %d in the probe pass)", tr.Step, r.state.Spent, r.state.ProbeSpent)
 		if err := r.report(r.state.SFTEval, after, tr.Cls.Config().Edges); err != nil {
 			return err
 		}

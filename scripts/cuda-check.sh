@@ -9,10 +9,15 @@
 #   4. vets the cuda-tagged code and builds, without running, the cuda-tagged
 #      test binaries of kernels/cuda and of the top-level benchmark, linked
 #      against the toolkit's libcuda stub;
-#   5. runs the backend's tests with the kernels emulated on the host
+#   5. proves that they link no cuBLAS (it is opened at run time): readelf
+#      shows no libcublas DT_NEEDED entry and no cuBLAS symbol, and each binary
+#      starts against stub libraries and loads stub cuBLAS 11, 12 and 13
+#      (scripts/gpu-check.sh verify);
+#   6. runs the backend's tests with the kernels emulated on the host
 #      (-tags cudaemu: the same CUDA C sources compiled as C++, one coroutine
 #      per GPU thread, against the CPU backend and the golden fixtures).
-# Running the tests on a GPU needs an NVIDIA GPU: go test -tags cuda ./kernels/cuda/
+# Running the tests on a GPU needs an NVIDIA GPU: go test -tags cuda ./kernels/cuda/,
+# or scripts/gpu-check.sh build here and scripts/gpu-check.sh run there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -70,12 +75,12 @@ if [ -z "$inc" ] || [ -z "$stub" ]; then
 	exit 1
 fi
 stubdir=$(dirname "$stub")
-libdir=$(dirname "$(find /usr/local/cuda*/ /usr/lib/ -name 'libcublas.so' 2>/dev/null | head -1)")
-export CGO_CFLAGS="-I$inc" CGO_LDFLAGS="-L$stubdir -L$libdir" LIBRARY_PATH="$stubdir:$libdir"
+export CGO_CFLAGS="-I$inc" CGO_LDFLAGS="-L$stubdir" LIBRARY_PATH="$stubdir"
 
 go vet -tags cuda ./kernels/cuda/ .
 go test -c -tags cuda -o "$bin/cuda.test" ./kernels/cuda/
 go test -c -tags cuda -o "$bin/bench.test" .
+bash scripts/gpu-check.sh verify "$bin/cuda.test" "$bin/bench.test"
 t2=$(date +%s)
 
 # emu.cpp #includes src/*.cu, which the go build cache does not track: key
@@ -84,4 +89,4 @@ export CGO_CXXFLAGS="-O2 -DFRONTIER_SRC_HASH=$(cat kernels/cuda/src/* | sha256su
 go vet -tags cudaemu ./kernels/cuda/
 go test -count=1 -tags cudaemu ./kernels/cuda/
 t3=$(date +%s)
-echo "cuda-check: ok (toolkit $((t1 - t0))s, ptx and cuda build $((t2 - t1))s, emulated tests $((t3 - t2))s)"
+echo "cuda-check: ok (toolkit $((t1 - t0))s, ptx, cuda build and load check $((t2 - t1))s, emulated tests $((t3 - t2))s)"

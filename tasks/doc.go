@@ -15,7 +15,9 @@
 //     from it. [Builtin.SFTExample] and [Builtin.SFTStream] draw fresh
 //     examples for supervised warm-up that avoid the held-out set, and
 //     [Builtin.Corpus] gives the strings a BPE tokenizer is trained on. These
-//     are graded by [ExactMatch].
+//     are graded by [ExactMatch]. A [Teacher] can corrupt the supervised
+//     answers at a rate that grows with the level, which gives RL a gap to
+//     close that transfers to held-out prompts (docs/testbed.md).
 //   - The DAPO-Math-17k format ("prompt" and "solution" columns) from JSON
 //     lines or Parquet ([LoadDAPO]), graded by [MathDAPO] with the answer
 //     extraction and normalization of verl's math_dapo reward

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ import (
 // refused with an error that says what it holds.
 func Load(path string) (*Tokenizer, error) {
 	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, missingError{path}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -50,6 +54,16 @@ func Load(path string) (*Tokenizer, error) {
 	}
 	return t, nil
 }
+
+// missingError says that the path given to Load does not exist; it
+// matches fs.ErrNotExist.
+type missingError struct{ path string }
+
+func (e missingError) Error() string {
+	return fmt.Sprintf("tokenizer: %s does not exist: give a tokenizer.json file or a model directory holding one", e.path)
+}
+
+func (e missingError) Unwrap() error { return fs.ErrNotExist }
 
 // readMaybeGzip returns the contents of the file at path, decompressed if
 // they are gzip-compressed.
@@ -128,6 +142,46 @@ type component struct {
 	Invert         bool   `json:"invert"`
 	AddPrefixSpace bool   `json:"add_prefix_space"`
 	UseRegex       *bool  `json:"use_regex"`
+}
+
+// jsonProblem explains a JSON decoding error in terms of the file: the
+// line and column of a syntax error, or the field and the kind of value
+// that does not fit, never the Go types involved.
+func jsonProblem(data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off := min(max(syn.Offset, 0), int64(len(data)))
+		before := data[:off]
+		line := bytes.Count(before, []byte("\n")) + 1
+		col := int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+		return fmt.Sprintf("bad JSON at line %d, column %d: %v", line, max(col, 1), err)
+	case errors.As(err, &typ):
+		want := "another kind of value"
+		switch typ.Type.Kind() {
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		case reflect.Slice, reflect.Array:
+			want = "a list"
+		case reflect.String:
+			want = "a string"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			want = "a whole number"
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Pointer:
+			want = "an object"
+		}
+		if typ.Field == "" {
+			return fmt.Sprintf("found a JSON %s where %s is expected", typ.Value, want)
+		}
+		return fmt.Sprintf("field %q holds a JSON %s where %s is expected", typ.Field, typ.Value, want)
+	}
+	return err.Error()
 }
 
 // isNull reports whether raw is absent or JSON null.
@@ -230,7 +284,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 func parse(data []byte) (*Tokenizer, error) {
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
+		return nil, fmt.Errorf("not a tokenizer.json: %s", jsonProblem(data, err))
 	}
 	if f.Model == nil {
 		return nil, errors.New("not a tokenizer.json: no model")
@@ -263,7 +317,7 @@ func parse(data []byte) (*Tokenizer, error) {
 	}
 	s := spec{nfc: nfc, ignoreMerges: m.IgnoreMerges}
 	if err := json.Unmarshal(m.Vocab, &s.vocab); err != nil {
-		return nil, fmt.Errorf("model: vocab: %w", err)
+		return nil, fmt.Errorf("model: vocab: %s (want an object of token: id)", jsonProblem(m.Vocab, err))
 	}
 	if s.merges, err = parseMerges(m.Merges); err != nil {
 		return nil, fmt.Errorf("model: %w", err)

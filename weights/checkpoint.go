@@ -140,21 +140,34 @@ func (c *Checkpoint) file(name string) (*File, error) {
 }
 
 // ReadFloat32 decodes the named tensor into dst (see File.ReadFloat32).
+// Model weights must be finite: a NaN or an infinity is an error naming
+// the file, the tensor and the element's flat index.
 func (c *Checkpoint) ReadFloat32(name string, dst []float32) error {
 	f, err := c.file(name)
 	if err != nil {
 		return err
 	}
-	return f.ReadFloat32(name, dst)
+	if err := f.ReadFloat32(name, dst); err != nil {
+		return err
+	}
+	return checkFinite(f.Path(), name, dst)
 }
 
-// Float32 decodes the named tensor into a new slice (see File.Float32).
+// Float32 decodes the named tensor into a new slice (see File.Float32); as
+// with ReadFloat32, a NaN or an infinity is an error.
 func (c *Checkpoint) Float32(name string) ([]float32, []int, error) {
 	f, err := c.file(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f.Float32(name)
+	v, shape, err := f.Float32(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkFinite(f.Path(), name, v); err != nil {
+		return nil, nil, err
+	}
+	return v, shape, nil
 }
 
 // Ints decodes the named integer tensor (see File.Ints).

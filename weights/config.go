@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
 )
 
 // Config is the config.json of a Qwen3 model, with transformers' defaults
@@ -73,7 +72,12 @@ func LoadConfig(path string) (Config, error) {
 func jsonFields(data []byte, source, what string) (map[string]json.RawMessage, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("weights: %s: not a valid %s: %v", source, what, err)
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			line, col := lineCol(data, syn.Offset)
+			return nil, fmt.Errorf("weights: %s: not a valid %s: bad JSON at line %d, column %d: %v", source, what, line, col, err)
+		}
+		return nil, fmt.Errorf("weights: %s: not a valid %s: expected a JSON object of fields, found %s", source, what, jsonKind(data))
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("weights: %s: not a valid %s: expected a JSON object, found null", source, what)
@@ -86,6 +90,34 @@ func jsonFields(data []byte, source, what string) (map[string]json.RawMessage, e
 	return raw, nil
 }
 
+// lineCol returns the 1-based line and column of byte offset off in data.
+func lineCol(data []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, max(col, 1)
+}
+
+// jsonKind names the kind of a JSON value, for errors.
+func jsonKind(data []byte) string {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
 // field decodes raw[key] into dst if present and reports whether it was.
 func field(raw map[string]json.RawMessage, key string, dst any, source string) (bool, error) {
 	v, ok := raw[key]
@@ -93,9 +125,26 @@ func field(raw map[string]json.RawMessage, key string, dst any, source string) (
 		return false, nil
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
-		return true, fmt.Errorf("weights: %s: field %q: cannot read %s as %s: fix the value", source, key, v, strings.TrimLeft(fmt.Sprintf("%T", dst), "*"))
+		return true, fmt.Errorf("weights: %s: field %q is %s: it must be %s", source, key, v, kindOf(dst))
 	}
 	return true, nil
+}
+
+// kindOf describes, for errors, the JSON value that decodes into dst.
+func kindOf(dst any) string {
+	switch dst.(type) {
+	case *int, **int:
+		return "a whole number"
+	case *float64, **float64:
+		return "a number"
+	case *string:
+		return "a string"
+	case *bool, **bool:
+		return "true or false"
+	case *[]string:
+		return "a list of strings"
+	}
+	return "of another kind"
 }
 
 // tokenIDs decodes a token id field that may be a single int or a list.
@@ -370,6 +419,8 @@ func eosIDs(v any) ([]int, error) {
 		return nil, nil
 	case int:
 		return []int{v}, nil
+	case int32:
+		return []int{int(v)}, nil
 	case int64:
 		return []int{int(v)}, nil
 	case float64:
@@ -384,6 +435,12 @@ func eosIDs(v any) ([]int, error) {
 		return []int{id}, err
 	case []int:
 		return append([]int(nil), v...), nil
+	case []int32:
+		out := make([]int, len(v))
+		for i, x := range v {
+			out[i] = int(x)
+		}
+		return out, nil
 	case []int64:
 		out := make([]int, len(v))
 		for i, x := range v {
@@ -452,7 +509,35 @@ func (c Config) Save(path string) error {
 	if c.TorchDType != "" {
 		out["torch_dtype"] = c.TorchDType
 	}
+	qwen3Fields(out, c)
 	return saveJSON(path, out)
+}
+
+// qwen3Fields sets the fields Qwen3's own config.json writes that frontier
+// does not interpret, so that readers such as transformers never fall back
+// on their own defaults: full attention (use_sliding_window false,
+// sliding_window null: transformers otherwise assumes a 4096 window and
+// warns that sliding-window attention is not implemented), no attention
+// bias or dropout, no RoPE scaling, max_window_layers equal to the layer
+// count as in Qwen3's releases, and use_cache true. A value of Extra is
+// kept, except sliding_window, which is always null because frontier
+// attends over the whole sequence (Validate refuses use_sliding_window
+// true, attention_bias true and a non-null rope_scaling).
+func qwen3Fields(out map[string]any, c Config) {
+	defaults := map[string]any{
+		"use_sliding_window": false,
+		"attention_bias":     false,
+		"attention_dropout":  0.0,
+		"max_window_layers":  c.NumHiddenLayers,
+		"use_cache":          true,
+	}
+	for k, v := range defaults {
+		if _, ok := c.Extra[k]; !ok {
+			out[k] = v
+		}
+	}
+	out["sliding_window"] = nil
+	out["rope_scaling"] = nil
 }
 
 // saveJSON writes v as indented JSON, keys sorted, atomically.

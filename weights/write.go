@@ -28,6 +28,7 @@ const DefaultMaxShardBytes = 5_000_000_000
 const (
 	SingleFileName = "model.safetensors"
 	IndexFileName  = "model.safetensors.index.json"
+	ConfigFileName = "config.json"
 )
 
 // shardPattern matches the shard names WriteSharded produces.
@@ -181,6 +182,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// WriteAtomic writes path with write, which streams the contents to w,
+// atomically as WriteFileAtomic does: if write or any step fails, the
+// previous file at path, if any, is left intact.
+func WriteAtomic(path string, perm os.FileMode, write func(w io.Writer) error) error {
+	return writeAtomic(path, perm, write)
 }
 
 // writeAtomic writes path with write, atomically (see WriteFileAtomic).

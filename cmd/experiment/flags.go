@@ -168,11 +168,16 @@ func (c *config) seedList() []uint64 {
 
 // defaultBudget is -budget's default: 0 takes the recipe's own RL budget
 // (cmd/train's -steps x -prompts x -rollouts), so the experiment follows the
-// built-in recipe. With the recipe of December 2026 (600 SFT steps, 96 x 32
-// x 8 = 24,576 rollouts) one run with 1 thread took, in CPU time on the
-// 2-core AMD EPYC (AVX2): 48 s per SFT (with its two evaluations) and 33 s
-// per arm (with its final evaluation), so 5 SFTs + 30 arms need about 1,230
-// CPU seconds: about 11 minutes on two free cores. Keep
-// 5 x SFT + 30 x arm under about 6,000 CPU seconds when the recipe grows
-// (the experiment must finish within 60 minutes); set -budget otherwise.
+// built-in recipe. Measured in CPU time of one run with 1 thread on the
+// 2-core AMD EPYC (AVX2), SFT with its two evaluations / one arm with its
+// probe and final evaluation:
+//
+//	600 SFT steps, 96 x 32 x 8 rollouts (5 families):         48 s / 33 s
+//	600 SFT steps, 200 x 32 x 8 rollouts (sort,add, teacher
+//	with errors, 1,024-prompt pool, probe):                    50 s / 79 s
+//
+// so 5 SFTs + 30 arms need about 1,230 or 2,620 CPU seconds: 11 or 22
+// minutes on two free cores. Keep 5 x SFT + 30 x arm under about 6,000 CPU
+// seconds when the recipe grows (the experiment must finish within 60
+// minutes), or set -budget.
 const defaultBudget = 0

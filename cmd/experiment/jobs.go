@@ -41,6 +41,7 @@ func (j *job) label() string {
 type doneMark struct {
 	Seconds float64 `json:"seconds"` // wall time of the last (resumed) part
 	Spent   int     `json:"rollouts_spent,omitempty"`
+	Probe   int     `json:"probe_rollouts,omitempty"`
 	Steps   int     `json:"steps,omitempty"`
 }
 
@@ -124,11 +125,12 @@ func (c *config) execute(ctx context.Context, j *job) (bool, string, error) {
 	if j.arm != "" {
 		var st struct {
 			Spent int              `json:"rollouts_spent"`
+			Probe int              `json:"probe_rollouts"`
 			RL    *rl.TrainerState `json:"rl"`
 		}
 		if ck, err := rl.LatestCheckpoint(j.dir); err == nil {
 			if rl.LoadState(ck, &st) == nil && st.RL != nil {
-				mark.Spent, mark.Steps = st.Spent, st.RL.Step
+				mark.Spent, mark.Probe, mark.Steps = st.Spent, st.Probe, st.RL.Step
 			}
 		}
 	}

@@ -94,20 +94,22 @@ func budgetTable(sb *strings.Builder, c *config, data []*seedRuns) {
 	var rows [][]string
 	for _, arm := range c.Arms {
 		var spent, steps []float64
-		secs := 0.0
+		secs, probe := 0.0, 0.0
 		for _, sr := range data {
 			a := sr.arms[arm]
 			spent = append(spent, float64(a.mark.Spent))
+			probe += float64(a.mark.Probe)
 			steps = append(steps, float64(len(a.metrics)))
 			for _, m := range a.metrics {
 				secs += m["step_time"]
 			}
 		}
 		rows = append(rows, []string{arm, fmt.Sprintf("%.0f", sum(spent)/float64(len(spent))),
-			fmt.Sprintf("%.0f - %.0f", slices.Min(spent), slices.Max(spent)), fmt.Sprintf("%.1f", sum(steps)/float64(len(steps))),
+			fmt.Sprintf("%.0f - %.0f", slices.Min(spent), slices.Max(spent)), fmt.Sprintf("%.0f", probe/float64(len(data))),
+			fmt.Sprintf("%.1f", sum(steps)/float64(len(steps))),
 			fmt.Sprintf("%.0f", secs/float64(len(data)))})
 	}
-	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "GRPO steps", "RL seconds per run"}, rows)
+	mdTable(sb, []string{"method", "training rollouts (mean over seeds)", "min - max", "probe rollouts", "GRPO steps", "RL seconds per run"}, rows)
 }
 
 // effGradTable reports, per arm and bin, the share of zero-variance groups
@@ -147,6 +149,11 @@ func writeResults(c *config, data []*seedRuns, t *table, command string) error {
 	fmt.Fprintf(&sb, "Mean over %d seeds. For each arm other than %s: in brackets, the paired difference against %s of the same seed "+
 		"(same SFT model, same held-out prompts) with its bootstrap 95%% interval; bold where the interval excludes 0.\n\n", len(data), baseline, baseline)
 	mainTable(&sb, t)
+	if same := identicalArms(c, data); len(same) > 0 {
+		fmt.Fprintf(&sb, "Note: %s scored exactly as %s on every held-out prompt of every seed: the controller never acted "+
+			"(for example, every prompt stayed in one difficulty bin; without -gdro-probe that lasts the whole first epoch over the pool).\n\n",
+			strings.Join(same, ", "), baseline)
+	}
 	for _, m := range t.metrics {
 		fmt.Fprintf(&sb, "### %s per level\n\n", m.name)
 		levelTable(&sb, t, m)
@@ -185,6 +192,25 @@ func writeResults(c *config, data []*seedRuns, t *table, command string) error {
 	return weights.WriteFileAtomic(filepath.Join(c.dir(), "results.md"), []byte(sb.String()), 0o644)
 }
 
+// identicalArms lists the arms whose held-out results equal the
+// baseline's on every prompt of every seed.
+func identicalArms(c *config, data []*seedRuns) []string {
+	var out []string
+	for _, arm := range c.Arms {
+		if arm == baseline {
+			continue
+		}
+		same := true
+		for _, sr := range data {
+			same = same && slices.Equal(sr.arms[arm].after, sr.arms[baseline].after)
+		}
+		if same {
+			out = append(out, arm)
+		}
+	}
+	return out
+}
+
 // writeSetup states the settings, and says when the RL budget is smaller
 // than cmd/train's default.
 func writeSetup(sb *strings.Builder, c *config, data []*seedRuns) {
@@ -203,9 +229,10 @@ func writeSetup(sb *strings.Builder, c *config, data []*seedRuns) {
 		fmt.Fprintf(sb, " with `%s`", strings.Join(c.Train, " "))
 	}
 	fmt.Fprintf(sb, ": SFT %d steps x %d; GRPO %d prompts x %d rollouts per step, lr %g.\n", r.SFTSteps, r.SFTBatch, r.Prompts, r.Rollouts, r.LR)
-	fmt.Fprintf(sb, "- RL budget: %d training rollouts per arm; each arm stops at the first step that reaches it.", c.budget())
+	fmt.Fprintf(sb, "- RL budget: %d training rollouts per arm (every completion a GRPO step generates, kept or dropped); each arm stops at the first step that reaches it. "+
+		"A probe pass before RL, where the recipe has one, is the same for every arm and reported beside the budget.", c.budget())
 	if c.budget() < recipeBudget {
-		fmt.Fprintf(sb, " This is smaller than cmd/train's default RL budget (%d steps x %d x %d = %d rollouts), so that the experiment fits its time limit.",
+		fmt.Fprintf(sb, " This is smaller than cmd/train's RL budget with this recipe (%d steps x %d x %d = %d rollouts).",
 			r.Steps, r.Prompts, r.Rollouts, recipeBudget)
 	}
 	fmt.Fprintf(sb, "\n- Held-out evaluation: %d samples per prompt at T = %g, top-p %g, top-k %d, plus one greedy completion.\n\n",

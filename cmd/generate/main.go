@@ -11,6 +11,10 @@
 //
 //	go run ./cmd/generate -model DIR -prompt "s3142=" -max-new 16
 //	go run ./cmd/generate -model DIR -chat -prompt "What is 2+2?" -temperature 0.6 -n 4
+//
+// Every flag and file is checked before the backend starts or the model is
+// allocated (see docs/errors.md); -logits is never one of the model's own
+// files.
 package main
 
 import (
@@ -18,14 +22,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/frontier-rl/frontier/kernels/device"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/sample"
-	"github.com/frontier-rl/frontier/tokenizer"
 	"github.com/frontier-rl/frontier/weights"
 )
 
@@ -68,14 +70,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.model == "" {
-		return fmt.Errorf("-model DIR is required")
-	}
-	if (o.ids == "") == (o.prompt == "") {
-		return fmt.Errorf("give exactly one of -ids (with -logits) or -prompt")
-	}
-	if o.ids != "" && o.logits == "" {
-		return fmt.Errorf("-ids needs -logits FILE to write the logits to")
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	p, err := validate(o, set, fs.Args())
+	if err != nil {
+		return err
 	}
 	b, err := device.New(o.device, o.threads)
 	if err != nil {
@@ -86,32 +85,32 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.ids != "" {
-		return writeLogits(m, o)
+		return writeLogits(m, o, p.ids)
 	}
-	return generate(m, o, stdout)
+	return generate(m, o, p, stdout)
 }
 
-// parseIDs reads space- or comma-separated token ids.
-func parseIDs(s string) ([]int32, error) {
+// parseIDs reads space- or comma-separated token ids, each below the
+// config's vocab_size, no more than its max_position_embeddings.
+func parseIDs(s string, cfg weights.Config) ([]int32, error) {
 	var ids []int32
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
 		v, err := strconv.ParseInt(f, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("-ids: %q is not a token id", f)
+		if err != nil || v < 0 || int(v) >= cfg.VocabSize {
+			return nil, fmt.Errorf("-ids: %q is not a token id: ids are whole numbers from 0 to %d (vocab_size - 1)", f, cfg.VocabSize-1)
 		}
 		ids = append(ids, int32(v))
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("-ids holds no token ids")
+		return nil, fmt.Errorf("-ids holds no token ids: give them separated by spaces or commas")
+	}
+	if len(ids) > cfg.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("-ids holds %d ids, more than the model's %d positions (max_position_embeddings in config.json): give fewer", len(ids), cfg.MaxPositionEmbeddings)
 	}
 	return ids, nil
 }
 
-func writeLogits(m *model.Model, o options) error {
-	ids, err := parseIDs(o.ids)
-	if err != nil {
-		return err
-	}
+func writeLogits(m *model.Model, o options, ids []int32) error {
 	p, err := m.Forward(ids, []int32{0, int32(len(ids))})
 	if err != nil {
 		return err
@@ -120,27 +119,14 @@ func writeLogits(m *model.Model, o options) error {
 	return weights.WriteFile(o.logits, []weights.Tensor{{Name: "logits", Shape: []int{len(ids), m.Config.VocabSize}, Data: logits}}, weights.F32, nil)
 }
 
-func generate(m *model.Model, o options, out io.Writer) error {
-	tok, err := tokenizer.Load(filepath.Join(o.model, "tokenizer.json"))
-	if err != nil {
-		return err
-	}
-	text := o.prompt
-	if o.chat {
-		text = tokenizer.RenderChat([]tokenizer.Message{{Role: "user", Content: o.prompt}}, true, o.thinking)
-	}
+// generate samples from the validated plan p and prints each completion.
+func generate(m *model.Model, o options, p plan, out io.Writer) error {
+	tok, text := p.tok, p.text
 	prompt := tok.Encode(text)
 	if len(prompt) == 0 {
 		return fmt.Errorf("-prompt encodes to no tokens")
 	}
-	eosInts, err := weights.EOSIDs(o.model)
-	if err != nil {
-		return err
-	}
-	var eos []int32
-	for _, id := range eosInts {
-		eos = append(eos, int32(id))
-	}
+	eos := p.eos
 	seeds := make([]uint64, o.n)
 	for j := range seeds {
 		seeds[j] = sample.Seed(o.seed, 0, 0, j)

@@ -111,7 +111,7 @@ func TestBadArguments(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	if _, err := parseIDs("1 x 3"); err == nil {
+	if _, err := parseIDs("1 x 3", weights.Config{VocabSize: 10, MaxPositionEmbeddings: 8}); err == nil {
 		t.Error("bad id accepted")
 	}
 }

@@ -51,7 +51,7 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{"no tokenizer", nil, "", "-tokenizer FILE is required"},
-		{"missing file", []string{"-tokenizer", path + ".missing"}, "", "no such file"},
+		{"missing file", []string{"-tokenizer", path + ".missing"}, "", "does not exist"},
 		{"not a string", []string{"-tokenizer", path}, "\"ok\"\n[1]\n", "line 2: want a JSON string"},
 		{"not ids", []string{"-tokenizer", path, "-decode"}, "\"x\"\n", "line 1: want a JSON array"},
 		{"unknown id", []string{"-tokenizer", path, "-decode"}, "[1,999]\n", "line 1: id 999 is not a token"},

@@ -2,11 +2,12 @@
 // controllers acting inside the loss step.
 //
 // With no arguments it runs the built-in experiment on the CPU: it builds the
-// synthetic task pool (sort, chain, count, sub, add at levels 1-6), trains a
-// byte-level BPE tokenizer on it, builds a tiny Qwen3, warm-starts it with
-// SFT, evaluates it, runs GRPO with Prompt-GDRO, evaluates again, and writes
-// the run directory runs/<name>/: checkpoints, metrics.jsonl, eval.json,
-// curves.png and the final model in the Hugging Face layout.
+// synthetic task pool (sort and add at levels 1-6), trains a byte-level BPE
+// tokenizer on it, builds a tiny Qwen3, warm-starts it with SFT from a
+// teacher whose last digit is wrong more often at higher levels, evaluates
+// it, runs GRPO with Prompt-GDRO, evaluates again, and writes the run
+// directory runs/<name>/: checkpoints, metrics.jsonl, eval.json, curves.png
+// and the final model in the Hugging Face layout. docs/testbed.md says why.
 //
 // With -model DIR and -data FILE it trains a real Qwen3 directory on a
 // DAPO-format dataset (JSONL or Parquet with prompt and solution). With

@@ -5,7 +5,9 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -43,13 +45,15 @@ type device interface {
 // device (the CUDA context) to its OS thread. Driver and cuBLAS errors panic,
 // as misuse of the CPU backend does.
 type Backend struct {
-	mu     sync.Mutex
-	d      device
-	pool   *pool
-	name   string
-	tf32   bool
-	sync   bool
-	closed bool
+	mu       sync.Mutex
+	d        device
+	pool     *pool
+	idx      indexCache
+	name     string
+	tf32     bool
+	sync     bool
+	gcBudget int64 // bytes handed out between forced collections; 0: no bound
+	closed   bool
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -65,9 +69,17 @@ var kernelModules = map[string][]string{
 	"attention":   {"attn_fwd", "attn_cached", "attn_bwd_delta", "attn_bwd_dq", "attn_bwd_dkv"},
 }
 
-func newBackend(d device, name string, tf32, syncEach bool) *Backend {
-	return &Backend{d: d, pool: &pool{free: map[int64][]devptr{}}, name: name, tf32: tf32, sync: syncEach}
+// defaultGCBudget bounds the bytes handed out between forced collections
+// when the GPU's memory size is not known.
+const defaultGCBudget = 1 << 30
+
+func newBackend(d device, name string, tf32, syncEach bool, gcBudget int64) *Backend {
+	return &Backend{d: d, pool: newPool(), name: name, tf32: tf32, sync: syncEach, gcBudget: gcBudget}
 }
+
+// syncFromEnv reports whether FRONTIER_CUDA_SYNC=1 asks for a
+// synchronisation after every op.
+func syncFromEnv() bool { return os.Getenv("FRONTIER_CUDA_SYNC") == "1" }
 
 // Close waits for the GPU and releases cuBLAS, the modules, the pooled memory
 // and the context. Buffers still referenced become invalid.
@@ -81,6 +93,7 @@ func (be *Backend) Close() error {
 		if err := be.d.synchronize(); err != nil {
 			errs = append(errs, fmt.Errorf("cuda: synchronize: %w", err))
 		}
+		be.idx.clear(be)
 		be.releaseCached()
 	}()
 	if err := be.d.close(); err != nil {
@@ -246,29 +259,98 @@ func (be *Backend) Fill(dst kernels.Buffer, v float32) {
 	}
 }
 
-// uploadInts copies index slices into one scratch block and returns their
-// device addresses, in order. Release the block after the launches that read it.
-func (be *Backend) uploadInts(parts ...[]int32) (block, []devptr) {
-	total := 0
-	for _, p := range parts {
-		total += len(p)
+// Index arrays (token ids, positions, cu_seqlens-derived segment bounds,
+// cache slots) arrive on the host with every op, and the model passes the
+// same ones to every layer. stage uploads each distinct array once: it keeps
+// the most recently staged ones on the device with a host copy of their
+// contents, and an op whose arrays equal a staged entry (compared on the
+// host) reuses it without a copy. A forward pass thus copies its positions
+// and segment bounds once, not once per layer and op.
+const (
+	maxStaged      = 16       // entries kept
+	maxStagedBytes = 64 << 20 // bytes kept, beyond the newest entry
+)
+
+// stagedIndex is one upload: the parts of one op, concatenated.
+type stagedIndex struct {
+	lens []int   // length of each part
+	host []int32 // the parts' contents, concatenated
+	blk  block
+}
+
+// indexCache holds the staged index arrays, least recently used first.
+type indexCache struct {
+	entries []*stagedIndex
+	bytes   int64
+	uploads int // host-to-device copies made, for tests
+}
+
+// matches reports whether e holds exactly parts.
+func (e *stagedIndex) matches(parts [][]int32) bool {
+	if len(e.lens) != len(parts) {
+		return false
 	}
-	host := make([]int32, 0, total)
-	for _, p := range parts {
-		host = append(host, p...)
-	}
-	blk := be.scratch(int64(max(total, 1)) * 4)
-	if total > 0 {
-		if err := be.d.htod(blk.ptr, unsafe.Pointer(&host[0]), int64(total)*4); err != nil {
-			be.release(blk)
-			panic(fmt.Errorf("cuda: uploading %d indices: %w", total, err))
-		}
-	}
-	ptrs := make([]devptr, len(parts))
 	off := 0
 	for i, p := range parts {
-		ptrs[i] = blk.ptr + devptr(off*4)
+		if e.lens[i] != len(p) || !slices.Equal(e.host[off:off+len(p)], p) {
+			return false
+		}
 		off += len(p)
 	}
-	return blk, ptrs
+	return true
+}
+
+// ptrs returns the device address of each part.
+func (e *stagedIndex) ptrs() []devptr {
+	out := make([]devptr, len(e.lens))
+	off := 0
+	for i, n := range e.lens {
+		out[i] = e.blk.ptr + devptr(off*4)
+		off += n
+	}
+	return out
+}
+
+// stage returns the device addresses of index slices, in order, uploading
+// them unless an identical set is staged already. The addresses stay valid
+// until a later stage evicts the entry, so use them only for the launches of
+// the op at hand. The context must be current.
+func (be *Backend) stage(parts ...[]int32) []devptr {
+	c := &be.idx
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		if e := c.entries[i]; e.matches(parts) {
+			c.entries = append(append(c.entries[:i], c.entries[i+1:]...), e)
+			return e.ptrs()
+		}
+	}
+	e := &stagedIndex{lens: make([]int, len(parts))}
+	for i, p := range parts {
+		e.lens[i] = len(p)
+		e.host = append(e.host, p...)
+	}
+	e.blk = be.scratch(int64(max(len(e.host), 1)) * 4)
+	if len(e.host) > 0 {
+		if err := be.d.htod(e.blk.ptr, unsafe.Pointer(&e.host[0]), int64(len(e.host))*4); err != nil {
+			be.release(e.blk)
+			panic(fmt.Errorf("cuda: staging %d indices: %w", len(e.host), err))
+		}
+		c.uploads++
+	}
+	c.entries = append(c.entries, e)
+	c.bytes += e.blk.size
+	for len(c.entries) > 1 && (len(c.entries) > maxStaged || c.bytes > maxStagedBytes) {
+		old := c.entries[0]
+		c.entries = c.entries[1:]
+		c.bytes -= old.blk.size
+		be.release(old.blk) // later uses are ordered after the launches that read it
+	}
+	return e.ptrs()
+}
+
+// clear returns every staged block to the pool.
+func (c *indexCache) clear(be *Backend) {
+	for _, e := range c.entries {
+		be.release(e.blk)
+	}
+	c.entries, c.bytes = nil, 0
 }

@@ -29,6 +29,12 @@ type Options struct {
 	// fault is reported by the op that caused it (slow; for debugging). The
 	// environment variable FRONTIER_CUDA_SYNC=1 turns it on too.
 	Sync bool
+	// GCBytes bounds the device memory handed out between two collections
+	// (see Backend.Collect), and so the memory held beyond what is
+	// referenced: 0 means a sixteenth of the GPU's memory, at least 256 MiB;
+	// negative means no bound (memory then returns to the pool only when the
+	// garbage collector runs on its own, or when the driver runs out).
+	GCBytes int64
 }
 
 // Available reports whether a CUDA GPU is present.
@@ -48,9 +54,12 @@ func NewBackend() (kernels.Backend, error) {
 }
 
 // New opens GPU opt.Device (its primary context), loads the embedded PTX
-// modules and creates a cuBLAS handle. The GPU must have compute capability
-// 8.0 or newer (the PTX targets sm_80).
+// modules, loads cuBLAS (see LoadCuBLAS) and creates a handle. The GPU must
+// have compute capability 8.0 or newer (the PTX targets sm_80).
 func New(opt Options) (*Backend, error) {
+	if _, err := LoadCuBLAS(); err != nil {
+		return nil, err
+	}
 	n, err := cu.NumDevices()
 	if err != nil {
 		return nil, fmt.Errorf("cuda: counting devices: %w", err)
@@ -86,7 +95,51 @@ func New(opt Options) (*Backend, error) {
 	if opt.TF32 {
 		name += "/tf32"
 	}
-	return newBackend(gd, name, opt.TF32, opt.Sync || os.Getenv("FRONTIER_CUDA_SYNC") == "1"), nil
+	budget := opt.GCBytes
+	if budget == 0 {
+		budget = gd.defaultBudget()
+	}
+	return newBackend(gd, name, opt.TF32, opt.Sync || syncFromEnv(), max(budget, 0)), nil
+}
+
+// defaultBudget is a sixteenth of the GPU's memory, at least 256 MiB.
+func (g *gpuDevice) defaultBudget() int64 {
+	defer g.bind()()
+	_, total, err := cu.MemInfo()
+	if err != nil || total <= 0 {
+		return defaultGCBudget
+	}
+	return max(total/16, 256<<20)
+}
+
+// CuBLASGemm calls cublasSgemm reps times in a row on the backend's handle,
+// with Gemm's row-major semantics but none of its per-call work (checks,
+// locking, binding the context): the direct-cuBLAS figure that benchmarks
+// hold Gemm to. It does not wait for the GPU.
+func (be *Backend) CuBLASGemm(transA, transB bool, m, n, k int, alpha float32, a, b kernels.Buffer, beta float32,
+	c kernels.Buffer, reps int) error {
+	A, B, C := dev(a), dev(b), dev(c)
+	if m <= 0 || n <= 0 || k <= 0 || A.n < m*k || B.n < k*n || C.n < m*n {
+		return fmt.Errorf("cuda: CuBLASGemm %dx%dx%d with buffers of %d, %d, %d elements", m, n, k, A.n, B.n, C.n)
+	}
+	g, ok := be.d.(*gpuDevice)
+	if !ok || g.blas == nil {
+		return errNoBLAS
+	}
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	defer be.enter()()
+	for range reps {
+		if err := g.blas.sgemm(transB, transA, n, m, k, alpha, B.ptr, ldb, A.ptr, lda, beta, C.ptr, n); err != nil {
+			return fmt.Errorf("cuda: CuBLASGemm: %w", err)
+		}
+	}
+	return nil
 }
 
 // gpuDevice is the device behind the cuda build: the CUDA driver through

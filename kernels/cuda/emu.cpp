@@ -242,10 +242,21 @@ extern "C" int emu_launch(const char* name, unsigned gx, unsigned gy, unsigned t
     return 1;
 }
 
+// emu_tf32 rounds x to TF32: the 13 low mantissa bits go, to nearest with
+// ties away from zero (PTX cvt.rna.tf32.f32); Inf and NaN pass unchanged.
+static float emu_tf32(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & ~0x1fffu;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
 // emu_sgemm is a column-major reference product with cuBLAS's argument
 // checks (it returns 1 where cuBLAS reports CUBLAS_STATUS_INVALID_VALUE).
+// With tf32 the inputs are rounded to TF32 first.
 extern "C" int emu_sgemm(int ta, int tb, int m, int n, int k, float alpha, uint64_t pa, int lda, uint64_t pb, int ldb,
-                         float beta, uint64_t pc, int ldc) {
+                         float beta, uint64_t pc, int ldc, int tf32) {
     if (m < 0 || n < 0 || k < 0 || lda < max(1, ta ? k : m) || ldb < max(1, tb ? n : k) || ldc < max(1, m)) return 1;
     const float* A = (const float*)(uintptr_t)pa;
     const float* B = (const float*)(uintptr_t)pb;
@@ -256,6 +267,7 @@ extern "C" int emu_sgemm(int ta, int tb, int m, int n, int k, float alpha, uint6
             for (int p = 0; p < k; p++) {
                 float av = ta ? A[p + (size_t)i * lda] : A[i + (size_t)p * lda];
                 float bv = tb ? B[j + (size_t)p * ldb] : B[p + (size_t)j * ldb];
+                if (tf32) av = emu_tf32(av), bv = emu_tf32(bv);
                 s += av * bv;
             }
             float* c = &C[i + (size_t)j * ldc];

@@ -11,7 +11,7 @@ package cuda
 int emu_launch(const char* name, unsigned gx, unsigned gy, unsigned threads, const uint64_t* args, int nargs,
 	char* err, int errlen);
 int emu_sgemm(int ta, int tb, int m, int n, int k, float alpha, uint64_t a, int lda, uint64_t b, int ldb,
-	float beta, uint64_t c, int ldc);
+	float beta, uint64_t c, int ldc, int tf32);
 
 static uint64_t emu_alloc(int64_t bytes) { return (uint64_t)(uintptr_t)aligned_alloc(256, (size_t)bytes); }
 static void emu_free(uint64_t p) { free((void *)(uintptr_t)p); }
@@ -38,14 +38,24 @@ import (
 // kernels of src/ compiled as C++ and run one GPU thread per coroutine, and a
 // plain column-major product in place of cuBLAS. It exists so that the
 // backend's tests can run the kernels on a machine without a GPU
-// (go test -tags cudaemu ./kernels/cuda/); it is slow.
-func NewEmulator() (*Backend, error) {
-	return newBackend(&emuDevice{}, "cuda-emulator", false, false), nil
+// (go test -tags cudaemu ./kernels/cuda/); it is slow. FRONTIER_CUDA_SYNC=1
+// turns on the per-op synchronisation, as for the GPU.
+func NewEmulator() (*Backend, error) { return newEmulator(false), nil }
+
+// newEmulator returns an emulated backend; with tf32 its products round their
+// inputs to TF32 (a 10-bit mantissa, to nearest with ties away from zero)
+// before multiplying in FP32, as tensor cores do.
+func newEmulator(tf32 bool) *Backend {
+	name := "cuda-emulator"
+	if tf32 {
+		name += "/tf32"
+	}
+	return newBackend(&emuDevice{tf32: tf32}, name, tf32, syncFromEnv(), defaultGCBudget)
 }
 
 // emuDevice is host memory standing in for device memory. The emulator's
 // scheduler has global state, so launches are serialised.
-type emuDevice struct{}
+type emuDevice struct{ tf32 bool }
 
 var emuMu sync.Mutex
 
@@ -97,9 +107,9 @@ func (emuDevice) launch(name string, gx, gy, threads int, args []uint64) error {
 	return nil
 }
 
-func (emuDevice) sgemm(transA, transB bool, m, n, k int, alpha float32, a devptr, lda int, b devptr, ldb int, beta float32, c devptr, ldc int) error {
+func (e emuDevice) sgemm(transA, transB bool, m, n, k int, alpha float32, a devptr, lda int, b devptr, ldb int, beta float32, c devptr, ldc int) error {
 	if C.emu_sgemm(cbool(transA), cbool(transB), C.int(m), C.int(n), C.int(k), C.float(alpha), C.uint64_t(a), C.int(lda),
-		C.uint64_t(b), C.int(ldb), C.float(beta), C.uint64_t(c), C.int(ldc)) != 0 {
+		C.uint64_t(b), C.int(ldb), C.float(beta), C.uint64_t(c), C.int(ldc), cbool(e.tf32)) != 0 {
 		return fmt.Errorf("emulated sgemm(%v, %v, m=%d, n=%d, k=%d, lda=%d, ldb=%d, ldc=%d): invalid value", transA, transB, m, n, k, lda, ldb, ldc)
 	}
 	return nil

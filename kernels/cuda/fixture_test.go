@@ -25,6 +25,21 @@ func TestGoldenFixtures(t *testing.T) {
 	}
 }
 
+// stepsDir holds the expected results of ten training steps on the fixtures,
+// written by scripts/reference_steps.py.
+const stepsDir = "../../testdata/qwen3-tiny-steps"
+
+// TestTrainingSteps runs the same ten whole training steps (forward, loss,
+// backward, clipping, AdamW) as the CPU backend's test in model/, on this
+// backend, against the PyTorch reference.
+func TestTrainingSteps(t *testing.T) {
+	for _, folder := range modeltest.StepsFolders {
+		t.Run(folder, func(t *testing.T) {
+			modeltest.CheckSteps(t, filepath.Join(fixtureDir, folder), filepath.Join(stepsDir, folder+".json"), gpu)
+		})
+	}
+}
+
 // TestDecodeMatchesCPU runs a prefill and a few cached decode steps on both
 // backends and compares the logits.
 func TestDecodeMatchesCPU(t *testing.T) {

@@ -123,9 +123,8 @@ func (be *Backend) Embedding(out, table kernels.Buffer, ids []int32, d int) {
 	need("Embedding", "out", O, n*d)
 	checkIndex("Embedding", "ids", ids, 0, T.n/d)
 	defer be.enter()()
-	blk, p := be.uploadInts(ids)
+	p := be.stage(ids)
 	be.launch("embed_fwd", n, 1, threadsFor(d), O, T, p[0], i32(d))
-	be.release(blk)
 }
 
 // EmbeddingBackward groups the rows by id on the host (stable, so each group
@@ -153,9 +152,8 @@ func (be *Backend) EmbeddingBackward(dtable, dout kernels.Buffer, ids []int32, d
 	}
 	goff = append(goff, int32(n))
 	defer be.enter()()
-	blk, p := be.uploadInts(gid, goff, order)
+	p := be.stage(gid, goff, order)
 	be.launch("embed_bwd", len(gid), 1, threadsFor(d), DT, DO, p[0], p[1], p[2], i32(d))
-	be.release(blk)
 }
 
 func (be *Backend) RMSNorm(out, rstd, x, w kernels.Buffer, rows, d int, eps float32) {
@@ -218,9 +216,8 @@ func (be *Backend) rope(op string, x, cos, sin kernels.Buffer, pos []int32, n, h
 	maxPos := min(C.n, S.n) / half
 	checkIndex(op, "pos", pos[:n], 0, maxPos)
 	defer be.enter()()
-	blk, p := be.uploadInts(pos[:n])
+	p := be.stage(pos[:n])
 	be.launch("rope", n, 1, threadsFor(heads*half), X, C, S, p[0], i32(heads), i32(hd), sign)
-	be.release(blk)
 }
 
 // segments turns cu_seqlens into each row's segment start and end.
@@ -266,9 +263,8 @@ func (be *Backend) Attention(out, lse, q, k, v kernels.Buffer, starts []int32, h
 	need("Attention", "v", V, n*kvHeads*hd)
 	need("Attention", "lse", L, n*heads)
 	defer be.enter()()
-	blk, p := be.uploadInts(segStart)
+	p := be.stage(segStart)
 	be.launch("attn_fwd", n, heads, 128, O, L, Q, K, V, p[0], i32(heads), i32(kvHeads), i32(hd), scale)
-	be.release(blk)
 }
 
 // AttentionBackward: delta = rowwise dout·out, then dq with one block per
@@ -293,7 +289,7 @@ func (be *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels
 		need("AttentionBackward", c.name, c.b, c.n)
 	}
 	defer be.enter()()
-	blk, p := be.uploadInts(segStart, segEnd)
+	p := be.stage(segStart, segEnd)
 	delta := be.scratch(int64(n) * int64(heads) * 4)
 	be.launch("attn_bwd_delta", n, 1, 128, delta.ptr, DO, O, i32(heads), i32(hd))
 	be.launch("attn_bwd_dq", n, heads, 128, DQ, DO, Q, K, V, L, delta.ptr, p[0],
@@ -301,7 +297,6 @@ func (be *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels
 	be.launch("attn_bwd_dkv", n, kvHeads, 128, DK, DV, DO, Q, K, V, L, delta.ptr, p[1],
 		i32(heads), i32(kvHeads), i32(hd), scale)
 	be.release(delta)
-	be.release(blk)
 }
 
 func (be *Backend) KVWrite(cache, src kernels.Buffer, slot, pos []int32, maxLen, width int) {
@@ -320,9 +315,8 @@ func (be *Backend) KVWrite(cache, src kernels.Buffer, slot, pos []int32, maxLen,
 	checkIndex("KVWrite", "slot", slot, 0, CA.n/(maxLen*width))
 	checkIndex("KVWrite", "pos", pos, 0, maxLen)
 	defer be.enter()()
-	blk, p := be.uploadInts(slot, pos)
+	p := be.stage(slot, pos)
 	be.launch("kv_write", n, 1, threadsFor(width), CA, S, p[0], p[1], i32(maxLen), i32(width))
-	be.release(blk)
 }
 
 func (be *Backend) AttentionCached(out, q, kc, vc kernels.Buffer, slot, length []int32, maxLen, heads, kvHeads, hd int, scale float32) {
@@ -344,10 +338,9 @@ func (be *Backend) AttentionCached(out, q, kc, vc kernels.Buffer, slot, length [
 	checkIndex("AttentionCached", "slot", slot, 0, slots)
 	checkIndex("AttentionCached", "length", length, 0, maxLen+1)
 	defer be.enter()()
-	blk, p := be.uploadInts(slot, length)
+	p := be.stage(slot, length)
 	be.launch("attn_cached", n, heads, 128, O, Q, KC, VC, p[0], p[1], i32(maxLen),
 		i32(heads), i32(kvHeads), i32(hd), scale)
-	be.release(blk)
 }
 
 func (be *Backend) SwiGLU(out, gate, up kernels.Buffer, n int) {
@@ -392,9 +385,8 @@ func (be *Backend) TokenLogProbs(logp, entropy, logits kernels.Buffer, targets [
 	}
 	checkIndex("TokenLogProbs", "targets", targets[:n], math.MinInt32, v)
 	defer be.enter()()
-	blk, p := be.uploadInts(targets[:n])
+	p := be.stage(targets[:n])
 	be.launch("token_logprobs", n, 1, 256, LP, EN, LG, p[0], i32(v))
-	be.release(blk)
 }
 
 func (be *Backend) TokenLogProbsBackward(dlogits, logits kernels.Buffer, targets []int32, dlogp kernels.Buffer, n, v int) {
@@ -410,9 +402,8 @@ func (be *Backend) TokenLogProbsBackward(dlogits, logits kernels.Buffer, targets
 	need("TokenLogProbsBackward", "dlogp", DP, n)
 	checkIndex("TokenLogProbsBackward", "targets", targets[:n], math.MinInt32, v)
 	defer be.enter()()
-	blk, p := be.uploadInts(targets[:n])
+	p := be.stage(targets[:n])
 	be.launch("token_logprobs_bwd", n, 1, 256, DL, LG, p[0], DP, i32(v))
-	be.release(blk)
 }
 
 func (be *Backend) AdamW(p, g, m, v kernels.Buffer, lr, beta1, beta2, eps, wd float32, t int) {
