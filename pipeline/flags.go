@@ -3,6 +3,7 @@ package pipeline
 import (
 	"flag"
 	"fmt"
+	"github.com/frontier-rl/frontier/collective"
 	"io"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type Options struct {
 	Reward                                string
 	SaveEvery, Keep                       int
 	RolloutBudget                         int
+	GradShards                            int // data parallel: gradient shards per minibatch (0 = off)
 
 	// GDRO.
 	GBins                              int
@@ -76,6 +78,10 @@ type Options struct {
 	// model whose after-SFT evaluation is in a file.
 	SFTOnly  bool
 	BaseEval string
+
+	// Comm is the data-parallel world, set by the command (nil: one
+	// process); see JoinWorld.
+	Comm collective.Comm
 
 	set map[string]bool // flags given on the command line
 	fs  *flag.FlagSet   // the flags, bound to the fields above
@@ -133,6 +139,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Prompts, "prompts", 32, "prompts per GRPO step (N)")
 	fs.IntVar(&o.Rollouts, "rollouts", 8, "rollouts per prompt (n, the mean budget under a rollout controller)")
 	fs.IntVar(&o.Minibatches, "minibatches", 4, "PPO minibatches per step")
+	fs.IntVar(&o.GradShards, "grad-shards", 0, "data parallel: gradient shards per PPO minibatch, a multiple of the MPI ranks (0 = off on one process); W ranks equal 1 rank with the same value, bit for bit")
 	fs.IntVar(&o.PPOEpochs, "ppo-epochs", 1, "PPO epochs per step")
 	fs.Float64Var(&o.LR, "lr", 5e-5, "GRPO learning rate (AdamW, constant)")
 	fs.Float64Var(&o.ClipLow, "clip-low", 0.2, "PPO ratio clip below (1-eps_low)")

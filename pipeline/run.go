@@ -212,6 +212,9 @@ func (o *Options) builtinGDRO() {
 // Validate checks the options that need no data or model: a bad flag fails
 // here, before any work.
 func (o *Options) Validate() error {
+	if err := o.validateParallel(); err != nil {
+		return err
+	}
 	switch strings.ToLower(o.SaveDType) {
 	case "f32", "bf16":
 	default:
@@ -374,7 +377,7 @@ func (r *runner) sft(ctx context.Context) (stopped bool, err error) {
 			tokens += len(batch[i].Prompt) + len(ans)
 		}
 		lr := opt.LR()
-		loss, gn, err := rl.SFTStep(w.m, opt, batch)
+		loss, gn, err := r.sftStep(w.m, opt, batch)
 		if err != nil {
 			return false, fmt.Errorf("SFT step %d: %w", step+1, err)
 		}
@@ -407,7 +410,7 @@ func (r *runner) evaluate(label string) ([]rl.PromptResult, error) {
 // evaluateWith runs the held-out evaluation with cfg and prints its summary.
 func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResult, error) {
 	start := time.Now()
-	res, err := rl.Evaluate(r.w.m, r.w.heldOut, r.w.env, cfg)
+	res, err := r.evalHeldOut(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -582,6 +585,9 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 	}
 	led.binOf = tr.Cls.Bin
 	tr.Log = r.logf
+	if err := r.dataParallel(tr); err != nil {
+		return err
+	}
 	if r.state.RL != nil {
 		ck, _ := rl.LatestCheckpoint(r.dir)
 		if err := rl.LoadOptimizer(ck, opt); err != nil {

@@ -101,49 +101,65 @@ func Evaluate(m *model.Model, items []Item, env Env, cfg EvalConfig) ([]PromptRe
 		// would report every figure, greedy included, over 0 prompts.
 		return nil, fmt.Errorf("rl: evaluation with %d samples per prompt: need at least 1 (-eval-samples)", cfg.Samples)
 	}
-	bp := cfg.BatchPrompts
-	if bp <= 0 {
-		bp = 64
+	bp := cfg.batchPrompts()
+	out := make([]PromptResult, 0, len(items))
+	for lo := 0; lo < len(items); lo += bp {
+		res, err := evalBatch(m, items, lo, min(lo+bp, len(items)), env, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
 	}
-	out := make([]PromptResult, len(items))
+	return out, nil
+}
+
+// batchPrompts is the prompts per generation batch.
+func (cfg EvalConfig) batchPrompts() int {
+	if cfg.BatchPrompts <= 0 {
+		return 64
+	}
+	return cfg.BatchPrompts
+}
+
+// evalBatch evaluates items[lo:hi] as one generation batch (and one greedy
+// batch); the seeds use the items' indices in items.
+func evalBatch(m *model.Model, items []Item, lo, hi int, env Env, cfg EvalConfig) ([]PromptResult, error) {
 	greedy := cfg.Sample
 	greedy.Temperature = 0
-	for lo := 0; lo < len(items); lo += bp {
-		hi := min(lo+bp, len(items))
-		reqs := make([]sample.Request, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			seeds := make([]uint64, cfg.Samples)
-			for j := range seeds {
-				seeds[j] = sample.Seed(cfg.Seed, evalSeedStep, i, j)
+	reqs := make([]sample.Request, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		seeds := make([]uint64, cfg.Samples)
+		for j := range seeds {
+			seeds[j] = sample.Seed(cfg.Seed, evalSeedStep, i, j)
+		}
+		reqs = append(reqs, sample.Request{Prompt: items[i].Prompt, Seeds: seeds})
+	}
+	comps, err := sample.Generate(m, reqs, cfg.Sample)
+	if err != nil {
+		return nil, fmt.Errorf("rl: evaluation: %w", err)
+	}
+	var gcomps [][]sample.Completion
+	if cfg.Greedy {
+		for i := range reqs {
+			reqs[i].Seeds = []uint64{0}
+		}
+		if gcomps, err = sample.Generate(m, reqs, greedy); err != nil {
+			return nil, fmt.Errorf("rl: evaluation (greedy): %w", err)
+		}
+	}
+	out := make([]PromptResult, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		it := items[i]
+		pr := PromptResult{ID: it.Ex.ID, Family: it.Ex.Family, Level: it.Ex.Level, N: cfg.Samples}
+		for _, c := range comps[i-lo] {
+			if env.Correct(it, c) {
+				pr.Correct++
 			}
-			reqs = append(reqs, sample.Request{Prompt: items[i].Prompt, Seeds: seeds})
 		}
-		comps, err := sample.Generate(m, reqs, cfg.Sample)
-		if err != nil {
-			return nil, fmt.Errorf("rl: evaluation: %w", err)
-		}
-		var gcomps [][]sample.Completion
 		if cfg.Greedy {
-			for i := range reqs {
-				reqs[i].Seeds = []uint64{0}
-			}
-			if gcomps, err = sample.Generate(m, reqs, greedy); err != nil {
-				return nil, fmt.Errorf("rl: evaluation (greedy): %w", err)
-			}
+			pr.Greedy = env.Correct(it, gcomps[i-lo][0])
 		}
-		for i := lo; i < hi; i++ {
-			it := items[i]
-			pr := PromptResult{ID: it.Ex.ID, Family: it.Ex.Family, Level: it.Ex.Level, N: cfg.Samples}
-			for _, c := range comps[i-lo] {
-				if env.Correct(it, c) {
-					pr.Correct++
-				}
-			}
-			if cfg.Greedy {
-				pr.Greedy = env.Correct(it, gcomps[i-lo][0])
-			}
-			out[i] = pr
-		}
+		out = append(out, pr)
 	}
 	return out, nil
 }

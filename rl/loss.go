@@ -92,6 +92,11 @@ type PolicyBatch struct {
 	RawAdv  []float32 // unweighted advantage, the same on every row of a response, for the GDRO loss signal (eq. 5)
 	Resp    []int32   // response index of the row, or -1
 	NumResp int
+	// NormTokens is the token count the means divide by; 0 means this
+	// batch's own rows with loss. Data parallelism sets it to the whole
+	// minibatch's count, so that the parts of a minibatch add up to its
+	// token mean.
+	NormTokens int
 }
 
 // PolicyLoss is the result of the clipped surrogate over one minibatch.
@@ -135,6 +140,9 @@ func ComputePolicyLoss(b PolicyBatch, cfg LossConfig) (PolicyLoss, error) {
 		return out, nil
 	}
 	T := float64(out.Tokens)
+	if b.NormTokens > 0 {
+		T = float64(b.NormTokens)
+	}
 	var loss, kl float64
 	var nLow, nHigh, nDual int
 	for i := 0; i < n; i++ {

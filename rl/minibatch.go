@@ -18,11 +18,26 @@ type mbResult struct {
 // minibatch runs forward, loss, backward and one optimizer update over some
 // prompt groups' rollouts.
 func (t *Trainer) minibatch(rs []rollout) (mbResult, error) {
+	out, err := t.gradients(rs, 0)
+	if err != nil {
+		return out, err
+	}
+	if out.gradNorm, err = t.Opt.Step(t.M.Params, t.M.Grads); err != nil {
+		return out, nonFiniteGrad(t.M, err)
+	}
+	return out, nil
+}
+
+// gradients runs forward, loss and backward over rollouts, leaving their
+// gradient in t.M.Grads. The loss's token means divide by norm tokens (0:
+// the rollouts' own count).
+func (t *Trainer) gradients(rs []rollout, norm int) (mbResult, error) {
 	var out mbResult
 	ids, starts, targets, pb, err := packRollouts(rs)
 	if err != nil {
 		return out, err
 	}
+	pb.NormTokens = norm
 	p, err := t.M.Forward(ids, starts)
 	if err != nil {
 		return out, err
@@ -49,9 +64,6 @@ func (t *Trainer) minibatch(rs []rollout) (mbResult, error) {
 	t.M.ZeroGrad()
 	if err := t.M.Backward(p, targets, out.loss.DLogP); err != nil {
 		return out, err
-	}
-	if out.gradNorm, err = t.Opt.Step(t.M.Params, t.M.Grads); err != nil {
-		return out, nonFiniteGrad(t.M, err)
 	}
 	out.tokens = len(ids)
 	return out, nil

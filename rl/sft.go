@@ -39,23 +39,47 @@ func Pack(seqs [][]int32, nLoss []int) (ids, starts, targets []int32) {
 // or gradient stops the step before the update, with an error that names the
 // tensor whose gradient is not finite.
 func SFTStep(m *model.Model, opt *optim.AdamW, batch []SFTExample) (loss, gradNorm float64, err error) {
+	if err := checkSFT(batch); err != nil {
+		return 0, 0, err
+	}
+	if loss, err = sftGradients(m, batch, 0); err != nil {
+		return loss, 0, err
+	}
+	gradNorm, err = opt.Step(m.Params, m.Grads)
+	if err != nil {
+		return loss, gradNorm, fmt.Errorf("rl: SFT update: %w", nonFiniteGrad(m, err))
+	}
+	return loss, gradNorm, nil
+}
+
+// checkSFT rejects examples with an empty prompt or answer.
+func checkSFT(batch []SFTExample) error {
+	for i, ex := range batch {
+		if len(ex.Prompt) == 0 || len(ex.Answer) == 0 {
+			return fmt.Errorf("rl: SFT example %d has an empty prompt or answer", i)
+		}
+	}
+	return nil
+}
+
+// sftGradients runs forward, the answer tokens' negative log-likelihood
+// divided by denom (0: their count) and backward, leaving the gradient in
+// m.Grads; it returns the loss.
+func sftGradients(m *model.Model, batch []SFTExample, denom float64) (float64, error) {
 	seqs := make([][]int32, len(batch))
 	nLoss := make([]int, len(batch))
 	for i, ex := range batch {
-		if len(ex.Prompt) == 0 || len(ex.Answer) == 0 {
-			return 0, 0, fmt.Errorf("rl: SFT example %d has an empty prompt or answer", i)
-		}
 		seqs[i] = append(append([]int32(nil), ex.Prompt...), ex.Answer...)
 		nLoss[i] = len(ex.Answer)
 	}
 	ids, starts, targets := Pack(seqs, nLoss)
 	p, err := m.Forward(ids, starts)
 	if err != nil {
-		return 0, 0, fmt.Errorf("rl: SFT forward: %w", err)
+		return 0, fmt.Errorf("rl: SFT forward: %w", err)
 	}
 	logp, _, err := m.TokenLogProbs(p, targets, false)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	w := make([]float32, len(targets))
 	var count float64
@@ -65,19 +89,15 @@ func SFTStep(m *model.Model, opt *optim.AdamW, batch []SFTExample) (loss, gradNo
 			count++
 		}
 	}
-	loss, dlogp, err := model.WeightedNLL(logp, w, count)
+	if denom == 0 {
+		denom = count
+	}
+	loss, dlogp, err := model.WeightedNLL(logp, w, denom)
 	if err != nil {
-		return loss, 0, fmt.Errorf("rl: SFT loss: %w", err)
+		return loss, fmt.Errorf("rl: SFT loss: %w", err)
 	}
 	m.ZeroGrad()
-	if err := m.Backward(p, targets, dlogp); err != nil {
-		return loss, 0, err
-	}
-	gradNorm, err = opt.Step(m.Params, m.Grads)
-	if err != nil {
-		return loss, gradNorm, fmt.Errorf("rl: SFT update: %w", nonFiniteGrad(m, err))
-	}
-	return loss, gradNorm, nil
+	return loss, m.Backward(p, targets, dlogp)
 }
 
 // nonFiniteGrad names the first parameter whose gradient is not finite.

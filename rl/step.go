@@ -149,7 +149,13 @@ func (t *Trainer) generate(b *batch) error {
 		reqs[i] = sample.Request{Prompt: t.Data[g.data].Prompt, Seeds: seeds}
 	}
 	start := time.Now()
-	comps, err := sample.Generate(t.M, reqs, t.Cfg.Sample)
+	var comps [][]sample.Completion
+	var err error
+	if t.dp != nil {
+		comps, err = t.dp.generate(t.M, reqs, t.Cfg.Sample)
+	} else {
+		comps, err = sample.Generate(t.M, reqs, t.Cfg.Sample)
+	}
 	if err != nil {
 		return err
 	}
@@ -244,7 +250,13 @@ func (t *Trainer) update(b *batch) error {
 			if len(rs) == 0 {
 				continue
 			}
-			res, err := t.minibatch(rs)
+			var res mbResult
+			var err error
+			if t.dp != nil {
+				res, err = t.dp.minibatch(t, rs)
+			} else {
+				res, err = t.minibatch(rs)
+			}
 			if err != nil {
 				return fmt.Errorf("minibatch %d of %d: %w", mb+1, M, err)
 			}

@@ -12,6 +12,10 @@
 // With -model DIR and -data FILE it trains a real Qwen3 directory on a
 // DAPO-format dataset (JSONL or Parquet with prompt and solution). With
 // -resume RUNDIR it continues a run from its latest checkpoint exactly.
+//
+// Launched by mpirun or srun (a binary built with -tags mpi) with
+// -grad-shards, it trains data parallel over the ranks; rank 0 writes the
+// run directory (docs/scaling.md).
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/frontier-rl/frontier/collective"
 	"github.com/frontier-rl/frontier/pipeline"
 )
 
@@ -35,10 +40,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(2)
 	}
+	os.Exit(run(opts))
+}
+
+// run joins the world this process was launched into, if any, and runs.
+func run(opts *pipeline.Options) int {
+	kind := ""
+	if collective.Launched() {
+		kind = "mpi"
+	}
+	comm, err := collective.Open(kind)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		return 2
+	}
+	defer comm.Close()
+	out, cleanup, err := pipeline.JoinWorld(opts, comm, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		return 1
+	}
+	defer cleanup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := pipeline.Run(ctx, opts, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
-		os.Exit(1)
+	if err := pipeline.Run(ctx, opts, out); err != nil {
+		fmt.Fprintf(os.Stderr, "train: rank %d: %v\n", comm.Rank(), err)
+		return 1
 	}
+	return 0
 }
