@@ -77,7 +77,7 @@ fi
 stubdir=$(dirname "$stub")
 export CGO_CFLAGS="-I$inc" CGO_LDFLAGS="-L$stubdir" LIBRARY_PATH="$stubdir"
 
-go vet -tags cuda ./kernels/cuda/ .
+go vet -tags cuda ./kernels/cuda/ ./collective/ .
 go test -c -tags cuda -o "$bin/cuda.test" ./kernels/cuda/
 go test -c -tags cuda -o "$bin/bench.test" .
 bash scripts/gpu-check.sh verify "$bin/cuda.test" "$bin/bench.test"
