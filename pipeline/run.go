@@ -60,6 +60,7 @@ type runner struct {
 	logf   func(string, ...any)
 	evalOK bool
 	base   *BaseEval // -base-eval, loaded
+	plan   resumePlan
 }
 
 // Run performs the run that o describes (or resumes the one in o.Resume),
@@ -107,18 +108,10 @@ func Run(ctx context.Context, o *Options, out io.Writer) error {
 func (r *runner) prepare() (from string, err error) {
 	o := r.o
 	if o.Resume != "" {
-		ck, err := rl.LatestCheckpoint(o.Resume)
-		if err != nil {
+		if from, err = r.resume(); err != nil {
 			return "", err
 		}
-		if err := rl.LoadState(ck, &r.state); err != nil {
-			return "", err
-		}
-		if err := o.applySaved(r.state.Flags); err != nil {
-			return "", err
-		}
-		r.dir, from = o.Resume, ck
-		r.logf("resuming %s from %s (phase %s, SFT step %d, GRPO step %d)", o.Resume, filepath.Base(ck), r.state.Phase, r.state.SFTStep, r.rlStep())
+		r.dir = o.Resume
 	}
 	if err := o.Validate(); err != nil {
 		return "", err
@@ -128,6 +121,9 @@ func (r *runner) prepare() (from string, err error) {
 		r.dtype = weights.BF16
 	}
 	o.settle()
+	if err := o.checkFiles(from); err != nil {
+		return "", err
+	}
 	b, err := device.New(o.Device, o.Threads)
 	if err != nil {
 		return "", err
@@ -148,6 +144,9 @@ func (r *runner) prepare() (from string, err error) {
 			return "", err
 		}
 		r.state = runState{Phase: "sft", Seed: o.Seed}
+	}
+	if err := r.repairLatest(); err != nil {
+		return "", err
 	}
 	r.state.Flags = o.values()
 	return from, nil
@@ -213,6 +212,9 @@ func (o *Options) builtinGDRO() {
 // here, before any work.
 func (o *Options) Validate() error {
 	if err := o.validateParallel(); err != nil {
+		return err
+	}
+	if err := o.checkSettled(); err != nil {
 		return err
 	}
 	switch strings.ToLower(o.SaveDType) {

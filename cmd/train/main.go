@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,39 +33,47 @@ import (
 )
 
 func main() {
-	opts, err := pipeline.ParseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
-		os.Exit(2)
-	}
-	os.Exit(run(opts))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// run joins the world this process was launched into, if any, and runs.
-func run(opts *pipeline.Options) int {
+// execute is the command: it parses args, joins the world this process
+// was launched into, if any, checks every flag and file, runs, and returns
+// the exit status: 0; 2 for flags that do not parse or a world that cannot
+// be joined; 1 for any other error, which it prints to stderr as one line.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := pipeline.ParseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "train:", err)
+		return 2
+	}
 	kind := ""
 	if collective.Launched() {
 		kind = "mpi"
 	}
 	comm, err := collective.Open(kind)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
+		fmt.Fprintln(stderr, "train:", err)
 		return 2
 	}
 	defer comm.Close()
-	out, cleanup, err := pipeline.JoinWorld(opts, comm, os.Stdout)
+	out, cleanup, err := pipeline.JoinWorld(opts, comm, stdout)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
+		fmt.Fprintln(stderr, "train:", err)
 		return 1
 	}
 	defer cleanup()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if err := pipeline.Run(ctx, opts, out); err != nil {
-		fmt.Fprintf(os.Stderr, "train: rank %d: %v\n", comm.Rank(), err)
+		if comm.Size() > 1 {
+			fmt.Fprintf(stderr, "train: rank %d: %v\n", comm.Rank(), err)
+		} else {
+			fmt.Fprintln(stderr, "train:", err)
+		}
 		return 1
 	}
 	return 0
