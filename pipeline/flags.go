@@ -249,7 +249,7 @@ func (o *Options) edges() ([]float64, error) {
 	for _, s := range strings.Split(o.GEdges, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return nil, fmt.Errorf("-gdro-edges %q: %w", o.GEdges, err)
+			return nil, fmt.Errorf("-gdro-edges %q: %q is not a number: give comma-separated edges between 0 and 1, e.g. 0.25,0.5,0.75", o.GEdges, s)
 		}
 		e = append(e, v)
 	}

@@ -177,8 +177,8 @@ func (o *Options) checkResumeFlags(saved map[string]string, step int) error {
 		if err != nil {
 			return
 		}
-		if f.Name == "steps" && o.Steps < step {
-			err = fmt.Errorf("-steps %d with -resume: the saved run is at GRPO step %d already: give -steps %d or more", o.Steps, step, step)
+		if least := max(step, 1); f.Name == "steps" && o.Steps < least {
+			err = fmt.Errorf("-steps %d with -resume: the saved run is at GRPO step %d: give -steps %d or more", o.Steps, step, least)
 		}
 		sv, ok := saved[f.Name]
 		if mayChangeOnResume[f.Name] || !ok {

@@ -148,7 +148,7 @@ func (o *Options) checkReals() error {
 		{"logratio-clamp", o.LogRatioClamp, in(o.LogRatioClamp, 0, inf, false, true), "a finite value >= 0 (0 = off)"},
 		{"kl-clamp", o.KLClamp, in(o.KLClamp, 0, inf, false, true), "a finite value >= 0 (0 = off)"},
 		{"dual-clip", o.DualClip, o.DualClip == 0 || in(o.DualClip, 1, inf, true, true), "above 1, or 0 for off"},
-		{"temperature", o.Temperature, in(o.Temperature, 0, inf, true, true), "a finite value > 0: rollouts at temperature 0 are greedy and identical, so the group has nothing to compare"},
+		{"temperature", o.Temperature, in(o.Temperature, 0, inf, true, true), "a finite value > 0 (at 0 a group's rollouts are identical greedy ones: nothing to explore or compare)"},
 		{"top-p", o.TopP, in(o.TopP, 0, 1, true, false), "in (0, 1]; 1 turns it off"},
 		{"eval-temperature", o.EvalTemp, in(o.EvalTemp, 0, inf, false, true), "a finite value >= 0"},
 		{"eval-top-p", o.EvalTopP, in(o.EvalTopP, 0, 1, true, false), "in (0, 1]; 1 turns it off"},
@@ -174,7 +174,7 @@ func (o *Options) checkReals() error {
 // checkTiny checks the built-in tiny model's shape flags (used only when
 // no -model or -resume gives the model).
 func (o *Options) checkTiny() error {
-	if o.ModelDir != "" || o.Resume != "" {
+	if o.ModelDir != "" || o.Resume != "" || o.Data != "" {
 		return nil
 	}
 	for _, c := range []intCheck{
@@ -201,6 +201,8 @@ func (o *Options) checkTiny() error {
 // checkCombos checks flags against each other.
 func (o *Options) checkCombos() error {
 	switch {
+	case o.Data != "" && o.ModelDir == "" && o.Resume == "":
+		return fmt.Errorf("-data needs -model DIR (a Qwen3 directory with its tokenizer.json)")
 	case o.SFTSteps == 0 && o.ModelDir == "" && o.Resume == "":
 		return fmt.Errorf("-sft-steps 0: the built-in tiny model starts from random weights and needs SFT; -sft-steps 0 is for -model")
 	case o.SFTSteps > 0 && o.Data != "":
@@ -221,10 +223,10 @@ func (o *Options) checkCombos() error {
 // settled -gdro-edges, -gdro-bins, -gdro-window and -gdro-hysteresis.
 func (o *Options) checkClassifier() error {
 	cc, err := o.classifierConfig()
-	if err == nil {
-		_, err = gdro.NewClassifier(cc)
-	}
 	if err != nil {
+		return err // names -gdro-edges or -gdro-bins already
+	}
+	if _, err := gdro.NewClassifier(cc); err != nil {
 		return fmt.Errorf("-gdro-edges %q, -gdro-bins %d, -gdro-hysteresis %g: %w", o.GEdges, o.GBins, o.GHyst, err)
 	}
 	return nil
