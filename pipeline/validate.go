@@ -28,6 +28,11 @@ func (o *Options) checkSettled() error {
 			return err
 		}
 	}
+	// The trainer's own check (rl.Config.Validate), on the settled
+	// GDRO defaults, so that it cannot fail only after setup.
+	if _, err := (&runner{o: &s, w: &world{}}).rlConfig(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -257,11 +262,9 @@ func (o *Options) checkFiles(from string) error {
 		data[f.flag] = exs
 	}
 	if o.ModelDir != "" && from == "" {
-		_, ck, err := weights.OpenModel(o.ModelDir)
-		if err != nil {
-			return fmt.Errorf("-model: %w", err)
+		if err := checkModel(o.ModelDir); err != nil {
+			return err
 		}
-		ck.Close()
 	}
 	if o.BaseEval != "" && o.Resume == "" {
 		if st, err := os.Stat(o.BaseEval); err != nil || st.IsDir() {
@@ -274,6 +277,35 @@ func (o *Options) checkFiles(from string) error {
 	}
 	if len(data) > 0 && modelDir != "" {
 		return o.checkPromptLengths(modelDir, data)
+	}
+	return nil
+}
+
+// checkModel checks the -model directory before anything the size of the
+// model is allocated: its config against the safetensors headers, its
+// tokenizer against vocab_size, and its end-of-sequence ids.
+func checkModel(dir string) error {
+	cfg, ck, err := weights.OpenModel(dir)
+	if err != nil {
+		return fmt.Errorf("-model: %w", err)
+	}
+	ck.Close()
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return fmt.Errorf("-model %s: %w (a model directory needs its tokenizer.json)", dir, err)
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return fmt.Errorf("-model %s: the tokenizer has %d tokens but config.json's vocab_size is %d: the tokenizer does not belong to this model",
+			dir, tok.VocabSize(), cfg.VocabSize)
+	}
+	eos, err := weights.EOSIDs(dir)
+	if err != nil {
+		return fmt.Errorf("-model: %w", err)
+	}
+	for _, id := range eos {
+		if id < 0 || id >= cfg.VocabSize {
+			return fmt.Errorf("-model %s: end-of-sequence id %d is not below vocab_size %d: fix eos_token_id in config.json or generation_config.json", dir, id, cfg.VocabSize)
+		}
 	}
 	return nil
 }

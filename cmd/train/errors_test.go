@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -111,6 +112,51 @@ func copyRunTruncated(dir, file string) func(t *testing.T) {
 	}
 }
 
+// copyModel copies the model directory m to dir.
+func copyModel(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.CopyFS(dir, os.DirFS("m")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withTokenizer copies m to dir with a tokenizer of vocab tokens trained
+// on other text.
+func withTokenizer(dir string, vocab int) func(t *testing.T) {
+	return func(t *testing.T) {
+		copyModel(t, dir)
+		tok, err := tokenizer.Train([]string{"a quite different corpus of text, with other merges 0123456789"},
+			tokenizer.TrainConfig{VocabSize: vocab, Special: []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "tokenizer.json")
+		os.Remove(path)
+		if err := tok.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// withEOS copies m to dir with eos_token_id set to id in config.json.
+func withEOS(dir string, id int) func(t *testing.T) {
+	return func(t *testing.T) {
+		copyModel(t, dir)
+		path := filepath.Join(dir, "config.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["eos_token_id"] = id
+		out, _ := json.Marshal(m)
+		writeFile(t, path, string(out))
+	}
+}
+
 // trainCases are the bad inputs of docs/errors.md for cmd/train.
 func trainCases() []errorCase {
 	md := func(args ...string) []string { return append([]string{"-model", "m", "-data", "d.jsonl"}, args...) }
@@ -165,6 +211,9 @@ func trainCases() []errorCase {
 		{"SFT steps with -data", md("-sft-steps", "5", "-sft-warmup", "1"), nil, "-sft-steps 5: SFT runs on the built-in tasks only"},
 		{"-model does not exist", []string{"-model", "nowhere", "-data", "d.jsonl"}, nil, "-model: weights: nowhere: not a directory"},
 		{"-model without config.json", []string{"-model", "r", "-data", "d.jsonl"}, nil, "-model: weights: r: no config.json"},
+		{"-model with another model's tokenizer", []string{"-model", "bigtok", "-data", "d.jsonl"}, withTokenizer("bigtok", 300), "tokens but config.json's vocab_size is 262"},
+		{"-model with eos_token_id beyond the vocabulary", []string{"-model", "eos", "-data", "d.jsonl"}, withEOS("eos", 9999), "end-of-sequence id 9999 is not below vocab_size"},
+		{"Rollout-GDRO, code arm sign, error signal", []string{"-algo", "rollout-gdro", "-gdro-signal", "error"}, nil, "-gdro-arm-sign"},
 		{"-data does not exist", []string{"-model", "m", "-data", "missing.jsonl"}, nil, "-data missing.jsonl: stat missing.jsonl: no such file"},
 		{"-data of an unknown kind", []string{"-model", "m", "-data", "d.csv"}, nil, `-data d.csv: unknown extension ".csv"`},
 		{"-data is a directory", []string{"-model", "m", "-data", "m"}, nil, "-data m: is a directory"},
