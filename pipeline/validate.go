@@ -216,6 +216,8 @@ func (o *Options) checkCombos() error {
 		return fmt.Errorf("-sft-warmup %d: must be below -sft-steps %d (the cosine schedule decays after the warm-up)", o.SFTWarmup, o.SFTSteps)
 	case o.EvalData != "" && o.Data == "":
 		return fmt.Errorf("-eval-data %s needs -data (the built-in tasks have their own held-out set)", o.EvalData)
+	case o.EvalTemp == 0 && o.EvalSamples > 1:
+		return fmt.Errorf("-eval-samples %d with -eval-temperature 0 scores %d identical greedy samples per prompt: set -eval-temperature above 0, or -eval-samples 1", o.EvalSamples, o.EvalSamples)
 	case o.Minibatches > o.Prompts:
 		return fmt.Errorf("-minibatches %d for -prompts %d: use at most one minibatch per prompt", o.Minibatches, o.Prompts)
 	case o.Resume == "" && (o.Name == "." || o.Name == ".." || strings.ContainsAny(o.Name, `/\`)):

@@ -191,6 +191,7 @@ func trainCases() []errorCase {
 		{"-kl NaN", []string{"-kl", "NaN"}, nil, "-kl NaN"},
 		{"-lr 0", []string{"-lr", "0"}, nil, "-lr 0: must be a finite value > 0"},
 		{"-sft-lr +Inf", []string{"-sft-lr", "+Inf"}, nil, "-sft-lr +Inf"},
+		{"greedy evaluation with several samples", []string{"-eval-temperature", "0"}, nil, "-eval-samples 8 with -eval-temperature 0"},
 		{"-top-p 0", []string{"-top-p", "0"}, nil, "-top-p 0: must be in (0, 1]"},
 		{"-eval-top-p 1.5", []string{"-eval-top-p", "1.5"}, nil, "-eval-top-p 1.5"},
 		{"-gdro-edges not increasing", []string{"-gdro-edges", "0.5,0.3"}, nil, `-gdro-edges "0.5,0.3"`},
