@@ -185,8 +185,12 @@ func (o *Options) checkResumeFlags(saved map[string]string, step int) error {
 			return
 		}
 		if given := f.Value.String(); given != sv {
-			err = fmt.Errorf("-%s %s contradicts the run being resumed, which has -%s %s: a resumed run keeps its settings; drop -%s, or start a new run to change it",
-				f.Name, given, f.Name, sv, f.Name)
+			had := fmt.Sprintf("has -%s %s", f.Name, sv)
+			if sv == "" {
+				had = "was started without -" + f.Name
+			}
+			err = fmt.Errorf("-%s %s contradicts the run being resumed, which %s: a resumed run keeps its settings; drop -%s, or start a new run to change it",
+				f.Name, given, had, f.Name)
 		}
 	})
 	return err

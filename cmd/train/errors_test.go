@@ -223,6 +223,11 @@ func trainCases() []errorCase {
 		{"-max-new past the positions", md(), nil, "with -max-new 1024 it needs"},
 		{"-out is the model directory", md("-out", "m", "-max-new", "8"), nil, "-out m: is inside -model m"},
 		{"-out inside the model directory", md("-out", "m/runs", "-max-new", "8"), nil, "-out m/runs: is inside -model m"},
+		{"-out inside the model directory via a symbolic link", md("-out", "mlink/runs", "-max-new", "8"), func(t *testing.T) {
+			if err := os.Symlink("m", "mlink"); err != nil {
+				t.Fatal(err)
+			}
+		}, "-out mlink/runs: is inside -model m"},
 		{"-out is the model's weights", md("-out", "m/model.safetensors", "-max-new", "8"), nil, "-out m/model.safetensors: this is an input of the same command"},
 		{"-out is the data", md("-out", "d.jsonl", "-max-new", "8"), nil, "-out d.jsonl: this is an input of the same command"},
 		{"-out is a file", []string{"-out", "notes.txt"}, nil, "-out notes.txt: is a file"},
@@ -232,6 +237,8 @@ func trainCases() []errorCase {
 		{"-resume with another -lr", []string{"-resume", "r", "-lr", "0.1"}, nil, "-lr 0.1 contradicts the run being resumed, which has -lr 5e-05"},
 		{"-resume with another -rollouts", []string{"-resume", "r", "-rollouts", "8"}, nil, "-rollouts 8 contradicts the run being resumed, which has -rollouts 2"},
 		{"-resume with another -seed", []string{"-resume", "r", "-seed", "7"}, nil, "-seed 7 contradicts the run being resumed, which has -seed 1"},
+		{"-resume with another -data", []string{"-resume", "r", "-model", "m", "-data", "d.jsonl"}, nil, "-data d.jsonl contradicts the run being resumed, which was started without -data"},
+		{"-grad-shards -1", []string{"-grad-shards", "-1"}, nil, "-grad-shards -1"},
 		{"-resume with a bad flag value", []string{"-resume", "r", "-steps", "-3"}, nil, "-steps -3"},
 		{"-resume, only checkpoint truncated", []string{"-resume", "rbad"}, copyRunTruncated("rbad", "model.safetensors"), "-resume rbad: no usable checkpoint"},
 	}
