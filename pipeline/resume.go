@@ -74,7 +74,9 @@ func (r *runner) pickCheckpoint(runDir string) (resumePlan, error) {
 	latest, err := rl.LatestCheckpoint(runDir)
 	if err != nil {
 		problems = append(problems, err.Error())
-		r.logf("resume: %v", err)
+		if len(order) > 0 {
+			r.logf("resume: %v", err)
+		}
 	} else {
 		order = append([]string{latest}, slices.DeleteFunc(order, func(d string) bool { return d == latest })...)
 	}
