@@ -142,7 +142,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.TopK, "top-k", 0, "rollout top-k (0 = off)")
 	fs.IntVar(&o.MaxNew, "max-new", 0, "most tokens per completion (0: 12 for built-in tasks, 1024 with -data)")
 	fs.StringVar(&o.Reward, "reward", "pm1", "reward convention: pm1 (+1/-1) or 01")
-	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once this many training rollouts have been generated (0 = no limit; -steps stays the cap)")
+	fs.IntVar(&o.RolloutBudget, "rollout-budget", 0, "stop GRPO once its steps have generated this many rollouts (0 = no limit; -steps stays the cap; the probe pass is not counted)")
 	fs.IntVar(&o.SaveEvery, "save-every", 32, "checkpoint every this many GRPO steps (and at the end)")
 	fs.IntVar(&o.Keep, "keep", 2, "checkpoints kept in the run directory")
 
@@ -242,3 +242,6 @@ func (o *Options) edges() ([]float64, error) {
 	}
 	return e, nil
 }
+
+// IsSet reports whether the flag name was given on the command line.
+func (o *Options) IsSet(name string) bool { return o.set[name] }

@@ -262,3 +262,29 @@ func TestBuiltinGDRODefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedSFTAndBudget: a -sft-only run leaves a model and eval.json; a
+// run from them with -base-eval evaluates the SFT model no more, and
+// -rollout-budget stops it at the first step that reaches the budget.
+func TestSharedSFTAndBudget(t *testing.T) {
+	dir := t.TempDir()
+	sftLog := mustRun(t, context.Background(), append(tinyArgs(dir), "-name", "sft", "-sft-only"))
+	if strings.Contains(sftLog, "GRPO") {
+		t.Errorf("-sft-only ran GRPO:\n%s", sftLog)
+	}
+	sft := filepath.Join(dir, "sft")
+	// 4 prompts x 3 rollouts = 12 per step: a budget of 20 ends after step 2.
+	args := append(tinyArgs(dir), "-name", "arm", "-sft-steps", "0", "-model", sft, "-base-eval", filepath.Join(sft, "eval.json"),
+		"-rollout-budget", "20", "-steps", "50")
+	log := mustRun(t, context.Background(), args)
+	if !strings.Contains(log, "after-SFT evaluation from") || strings.Contains(log, "eval after SFT") {
+		t.Errorf("the arm evaluated the SFT model again:\n%s", log)
+	}
+	if got := readLines(t, filepath.Join(dir, "arm", "metrics.jsonl")); len(got) != 2 || got[1]["spent/total"] != 24 {
+		t.Errorf("%d steps (spent %v), want 2 steps and 24 rollouts", len(got), got[len(got)-1]["spent/total"])
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "arm", "eval.json"))
+	if err != nil || !strings.Contains(string(data), `"rollouts_spent": 24`) {
+		t.Errorf("eval.json lacks rollouts_spent 24 (%v)", err)
+	}
+}

@@ -80,7 +80,7 @@ func (r *runner) report(before, after []rl.PromptResult, edges []float64) error 
 		"algo": r.o.Algo, "seed": r.o.Seed, "k": k, "rows": rows,
 		"sampling":  map[string]any{"temperature": r.o.EvalTemp, "top_p": r.o.EvalTopP, "top_k": r.o.EvalTopK, "max_new": r.o.EvalMaxNew},
 		"after_sft": before, "after_rl": after, "sft_bin_pass": r.state.SFTBinEval,
-		"rollouts_spent": r.state.Spent,
+		"rollouts_spent": r.state.Spent, "probe_rollouts": r.state.ProbeSpent,
 	}
 	js, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -40,9 +40,13 @@ type runState struct {
 	// samples would make every bin's change partly regression to the mean.
 	SFTBinEval []rl.PromptResult `json:"sft_bin_eval,omitempty"`
 	Probed     bool              `json:"probed,omitempty"`
-	// Spent is the number of training rollouts generated so far (the probe
-	// pass included).
+	// Spent is the number of training rollouts generated so far: every
+	// completion of a GRPO step, kept or dropped. -rollout-budget bounds it.
 	Spent int `json:"rollouts_spent"`
+	// ProbeSpent is the rollouts of the probe pass, which seeds the
+	// classifier before RL; every algorithm of a recipe pays the same, so it
+	// is reported beside the budget, not counted in it.
+	ProbeSpent int `json:"probe_rollouts,omitempty"`
 }
 
 // runner holds a run in progress.
@@ -240,9 +244,23 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("SFT: %w (set -sft-warmup below -sft-steps)", err)
 		}
 	}
+	if o.Data == "" && o.ModelDir == "" && o.Resume == "" {
+		if err := o.builtinConfig().Validate(); err != nil {
+			return err
+		}
+		if floor := 256 + len(tinySpecials); o.Vocab < floor {
+			return fmt.Errorf("-vocab %d: need at least %d (256 byte tokens and %d special tokens)", o.Vocab, floor, len(tinySpecials))
+		}
+	}
 	r := &runner{o: o, w: &world{}}
-	_, err := r.rlConfig()
-	return err
+	cfg, err := r.rlConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := gdro.NewClassifier(cfg.Classifier); err != nil {
+		return fmt.Errorf("classifier (-gdro-bins, -gdro-edges, -gdro-window, -gdro-hysteresis): %w", err)
+	}
+	return nil
 }
 
 func (r *runner) rlStep() int {
@@ -389,8 +407,12 @@ func (r *runner) evaluateWith(label string, cfg rl.EvalConfig) ([]rl.PromptResul
 		return nil, err
 	}
 	s := rl.Summarize(res, cfg.Samples)
-	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f  greedy %.3f  (%d prompts, %.1fs)",
-		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, s.Greedy, s.Prompts, time.Since(start).Seconds())
+	greedy := "  greedy not run"
+	if cfg.Greedy {
+		greedy = fmt.Sprintf("  greedy %.3f", s.Greedy)
+	}
+	r.logf("eval %s: pass@1 %.3f  pass@%d %.3f  mean@%d %.3f%s  (%d prompts, %.1fs)",
+		label, s.Pass1, cfg.Samples, s.PassK, cfg.Samples, s.MeanK, greedy, s.Prompts, time.Since(start).Seconds())
 	return res, nil
 }
 
@@ -412,7 +434,9 @@ func (r *runner) baseline() error {
 		}
 		r.state.SFTEval = res
 	}
-	if r.state.SFTBinEval == nil {
+	// A run resumed from a checkpoint older than the independent pass has
+	// no SFT model any more to score: its report leaves out the bin rows.
+	if r.state.SFTBinEval == nil && r.state.RL == nil {
 		cfg := r.evalConfig()
 		cfg.Seed ^= binEvalSeed
 		cfg.Greedy = false
@@ -661,7 +685,7 @@ func (r *runner) grpo(ctx context.Context, from string) error {
 		if len(final) > 0 {
 			addEvalMetrics(final[len(final)-1], after, o.EvalSamples, "eval/")
 		}
-		r.logf("GRPO: %d steps, %d training rollouts generated", tr.Step, r.state.Spent)
+		r.logf("GRPO: %d steps, %d training rollouts generated (and %d in the probe pass)", tr.Step, r.state.Spent, r.state.ProbeSpent)
 		if err := r.report(r.state.SFTEval, after, tr.Cls.Config().Edges); err != nil {
 			return err
 		}
@@ -734,7 +758,7 @@ func (r *runner) probe(tr *rl.Trainer) error {
 		}
 	}
 	r.state.Probed = true
-	r.state.Spent += len(reqs) * r.o.Rollouts // probe rollouts count against the budget
+	r.state.ProbeSpent += len(reqs) * r.o.Rollouts
 	r.logf("gdro: probe pass seeded the classifier with %d prompts x %d rollouts (%.1fs)", len(reqs), r.o.Rollouts, time.Since(start).Seconds())
 	return nil
 }

@@ -53,6 +53,15 @@ func loadTasks(o *Options) (train, heldOut []tasks.Example, builtin *tasks.Built
 		}
 		return train, heldOut, nil, nil
 	}
+	b, err := tasks.NewBuiltin(o.builtinConfig())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b.Pool, b.HeldOut, b, nil
+}
+
+// builtinConfig is the built-in task set the flags ask for.
+func (o *Options) builtinConfig() tasks.BuiltinConfig {
 	cfg := tasks.DefaultBuiltinConfig()
 	cfg.Seed = o.Seed
 	cfg.PoolSize = o.Pool
@@ -61,11 +70,7 @@ func loadTasks(o *Options) (train, heldOut []tasks.Example, builtin *tasks.Built
 	for _, f := range strings.Split(o.Families, ",") {
 		cfg.Families = append(cfg.Families, strings.TrimSpace(f))
 	}
-	b, err := tasks.NewBuiltin(cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return b.Pool, b.HeldOut, b, nil
+	return cfg
 }
 
 // buildWorld loads or builds the model and tokenizer and tokenizes the data.
