@@ -159,7 +159,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.GClip, "gdro-clip", 5, "Prompt-GDRO score clip C (0 = none)")
 	fs.Float64Var(&o.GFloor, "gdro-floor", 0.02, "Prompt-GDRO share-normalisation floor")
 	fs.BoolVar(&o.GNormShare, "gdro-norm-share", true, "Prompt-GDRO: divide each bin's loss by its share of the batch")
-	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy) or auto (built-in tasks: error)")
+	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy) or auto (built-in tasks with -algo prompt-gdro: error)")
 	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code or paper")
 	fs.IntVar(&o.GNMin, "gdro-nmin", 2, "Rollout-GDRO / sqrt: fewest rollouts per prompt")
 	fs.IntVar(&o.GNMax, "gdro-nmax", 0, "Rollout-GDRO / sqrt: most rollouts per prompt (0 = 3 x rollouts)")

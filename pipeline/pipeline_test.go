@@ -250,6 +250,8 @@ func TestBuiltinGDRODefaults(t *testing.T) {
 		{[]string{"-gdro-edges", "0.5", "-gdro-stat", "any", "-gdro-signal", "loss", "-gdro-probe=false"}, "0.5", "any", "loss", 10, false},
 		{[]string{"-data", "x.jsonl", "-model", "m"}, "", "any", "auto", 10, false},
 		{[]string{"-resume", "runs/x"}, "", "any", "auto", 10, false},
+		{[]string{"-algo", "rollout-gdro"}, "0.25,0.5,0.75", "mean", "auto", 10, true},
+		{[]string{"-algo", "both"}, "0.25,0.5,0.75", "mean", "auto", 10, true},
 	} {
 		o, err := ParseFlags(tc.args, io.Discard)
 		if err != nil {
