@@ -125,7 +125,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Families, "families", "sort,add", "built-in task families (sort, chain, count, sub, add)")
 	fs.IntVar(&o.Pool, "pool", 1024, "built-in training pool size (prompts revisited in epochs)")
 	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level")
-	fs.StringVar(&o.TeacherError, "teacher-error", "0.15", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability s x L) or per-level list p1,p2,...; empty = exact answers")
+	fs.StringVar(&o.TeacherError, "teacher-error", "0.2", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability min(1, s x L)) or per-level list p1,p2,...; 0 = exact answers")
 	fs.StringVar(&o.TeacherMode, "teacher-mode", "sample", "teacher errors drawn per sample, or fixed per prompt")
 
 	fs.IntVar(&o.SFTSteps, "sft-steps", 600, "SFT warm-start steps (built-in tasks; 0 with -model)")
@@ -172,7 +172,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.GClip, "gdro-clip", 5, "Prompt-GDRO score clip C (0 = none)")
 	fs.Float64Var(&o.GFloor, "gdro-floor", 0.02, "Prompt-GDRO share-normalisation floor")
 	fs.BoolVar(&o.GNormShare, "gdro-norm-share", true, "Prompt-GDRO: divide each bin's loss by its share of the batch")
-	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy), variance (squared standard error of the prompt's mean reward; Rollout-GDRO with -gdro-arm-sign paper) or auto (built-in tasks: error; otherwise loss with 2+ minibatches, else error)")
+	fs.StringVar(&o.GSignal, "gdro-signal", "auto", "GDRO loss signal: loss (per-response surrogate), error (1 - accuracy), variance (squared standard error of the prompt's mean reward; Rollout-GDRO with -gdro-arm-sign paper) or auto (built-in tasks with -algo prompt-gdro: error; otherwise loss with 2+ minibatches, else error)")
 	fs.StringVar(&o.GArmSign, "gdro-arm-sign", "code", "Rollout-GDRO arm feedback sign: code (needs -gdro-signal loss: with a signal that is never negative it is fixed allocation) or paper")
 	fs.IntVar(&o.GNMin, "gdro-nmin", 2, "Rollout-GDRO / sqrt: fewest rollouts per prompt")
 	fs.IntVar(&o.GNMax, "gdro-nmax", 0, "Rollout-GDRO / sqrt: most rollouts per prompt (0 = 3 x rollouts)")

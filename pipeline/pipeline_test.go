@@ -235,6 +235,36 @@ func TestBadInputLeavesRunsUntouched(t *testing.T) {
 	}
 }
 
+// TestBuiltinGDRODefaults: on the built-in tasks the classifier and
+// Prompt-GDRO defaults are those of docs/testbed.md unless given; -data runs
+// and resumed runs keep what they have.
+func TestBuiltinGDRODefaults(t *testing.T) {
+	for _, tc := range []struct {
+		args                []string
+		edges, stat, signal string
+		bins                int
+		probe               bool
+	}{
+		{nil, "0.25,0.5,0.75", "mean", "error", 10, true},
+		{[]string{"-gdro-bins", "5"}, "", "mean", "error", 5, true},
+		{[]string{"-gdro-edges", "0.5", "-gdro-stat", "any", "-gdro-signal", "loss", "-gdro-probe=false"}, "0.5", "any", "loss", 10, false},
+		{[]string{"-data", "x.jsonl", "-model", "m"}, "", "any", "auto", 10, false},
+		{[]string{"-resume", "runs/x"}, "", "any", "auto", 10, false},
+		{[]string{"-algo", "rollout-gdro"}, "0.25,0.5,0.75", "mean", "auto", 10, true},
+		{[]string{"-algo", "both"}, "0.25,0.5,0.75", "mean", "auto", 10, true},
+	} {
+		o, err := ParseFlags(tc.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.settle()
+		if o.GEdges != tc.edges || o.GStat != tc.stat || o.GSignal != tc.signal || o.GBins != tc.bins || o.GProbe != tc.probe {
+			t.Errorf("%v: edges %q stat %q signal %q bins %d probe %v, want %q %q %q %d %v", tc.args,
+				o.GEdges, o.GStat, o.GSignal, o.GBins, o.GProbe, tc.edges, tc.stat, tc.signal, tc.bins, tc.probe)
+		}
+	}
+}
+
 // TestSharedSFTAndBudget: a -sft-only run leaves a model and eval.json; a
 // run from them with -base-eval evaluates the SFT model no more, and
 // -rollout-budget stops it at the first step that reaches the budget.
@@ -258,35 +288,5 @@ func TestSharedSFTAndBudget(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dir, "arm", "eval.json"))
 	if err != nil || !strings.Contains(string(data), `"rollouts_spent": 24`) {
 		t.Errorf("eval.json lacks rollouts_spent 24 (%v)", err)
-	}
-}
-
-// TestBuiltinGDRODefaults: on the built-in tasks the classifier and
-// Prompt-GDRO defaults are those of docs/testbed.md unless given; -data runs
-// and resumed runs keep what they have.
-func TestBuiltinGDRODefaults(t *testing.T) {
-	for _, tc := range []struct {
-		args                []string
-		edges, stat, signal string
-		bins                int
-		probe               bool
-	}{
-		{nil, "0.25,0.5,0.75", "mean", "error", 10, true},
-		{[]string{"-gdro-bins", "5"}, "", "mean", "error", 5, true},
-		{[]string{"-algo", "rollout-gdro"}, "0.25,0.5,0.75", "mean", "loss", 10, true},
-		{[]string{"-algo", "both"}, "0.25,0.5,0.75", "mean", "loss", 10, true},
-		{[]string{"-gdro-edges", "0.5", "-gdro-stat", "any", "-gdro-signal", "loss", "-gdro-probe=false"}, "0.5", "any", "loss", 10, false},
-		{[]string{"-data", "x.jsonl", "-model", "m"}, "", "any", "auto", 10, false},
-		{[]string{"-resume", "runs/x"}, "", "any", "auto", 10, false},
-	} {
-		o, err := ParseFlags(tc.args, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.settle()
-		if o.GEdges != tc.edges || o.GStat != tc.stat || o.GSignal != tc.signal || o.GBins != tc.bins || o.GProbe != tc.probe {
-			t.Errorf("%v: edges %q stat %q signal %q bins %d probe %v, want %q %q %q %d %v", tc.args,
-				o.GEdges, o.GStat, o.GSignal, o.GBins, o.GProbe, tc.edges, tc.stat, tc.signal, tc.bins, tc.probe)
-		}
 	}
 }

@@ -184,7 +184,8 @@ func (o *Options) settle() {
 }
 
 // builtinGDRO sets the classifier and Prompt-GDRO defaults of the built-in
-// experiment, for every such flag not given. The paper's defaults (10 bins,
+// experiment, for every such flag not given (the error signal only under
+// -algo prompt-gdro). The paper's defaults (10 bins,
 // the 'any' statistic, the surrogate-loss signal, no probe) leave the
 // controllers idle on the tiny tasks: the top bin fills, the signal is of
 // order 1e-2 and the first epoch sits in bin 0 (docs/testbed.md).
@@ -195,13 +196,10 @@ func (o *Options) builtinGDRO() {
 	if !o.set["gdro-stat"] {
 		o.GStat = "mean"
 	}
-	if !o.set["gdro-signal"] {
+	if !o.set["gdro-signal"] && o.Algo == "prompt-gdro" {
+		// Only Prompt-GDRO: with the released code's arm sign, Rollout-GDRO
+		// on a non-negative signal is fixed allocation.
 		o.GSignal = "error"
-		if o.Algo == "rollout-gdro" || o.Algo == "both" {
-			// Rollout-GDRO with the code's arm sign needs a signal that can
-			// be negative: with the error rate it would be fixed allocation.
-			o.GSignal = "loss"
-		}
 	}
 	if !o.set["gdro-probe"] {
 		o.GProbe = true
