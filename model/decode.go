@@ -103,7 +103,8 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 	att := cachedAttention{c: c, slot: slot, pos: pos, length: length}
 	// One set of buffers serves every layer: a layer's output is the next
 	// one's input.
-	a := m.newLayerActs(n, b.Alloc(n*D), false)
+	m.dec.reset()
+	a := m.newLayerActs(&m.dec, n, m.dec.alloc(n*D), false)
 	b.Embedding(a.xIn, m.embed.W, ids, D)
 	for li := range m.layers {
 		m.layerForward(li, &a, n, pos, att)
@@ -113,9 +114,9 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 	if no == 0 {
 		return nil, nil
 	}
-	sel := b.Alloc(no * D) // [no, D] the rows whose logits are wanted
+	sel := m.dec.alloc(no * D) // [no, D] the rows whose logits are wanted
 	b.Embedding(sel, a.xIn, outRows, D)
-	_, _, logits := m.headForward(sel, no)
+	_, _, logits := m.headForward(&m.dec, sel, no)
 	out := make([]float32, no*m.Config.VocabSize)
 	b.Download(out, logits)
 	return out, nil
