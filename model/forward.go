@@ -65,9 +65,14 @@ func (pa packedAttention) attend(m *Model, li int, a *layerActs) {
 }
 
 // linear is a projection without bias: y = x·Wᵀ, or y += x·Wᵀ when accumulate
-// is set (a residual add). x is [n, in], W is [out, in], y is [n, out].
+// is set (a residual add). x is [n, in], W is [out, in], y is [n, out]. In
+// ForwardCached with DecodeBF16 on, W is its bfloat16 copy.
 func (m *Model) linear(y, x kernels.Buffer, w *Param, n int, accumulate bool) {
 	out, in := w.Shape[0], w.Shape[1]
+	if wb, ok := m.bf16[w]; ok && m.decoding {
+		m.B.(kernels.BF16Weights).GemmBF16(n, out, in, x, wb, accumulate, y)
+		return
+	}
 	var beta float32
 	if accumulate {
 		beta = 1

@@ -63,6 +63,12 @@ type Model struct {
 	// TokenLogProbs.
 	fwd, bwd, dec, small arena
 	passes               int // Forward calls so far; a Pass remembers its number
+
+	// bf16 holds the bfloat16 copies of the projection and head weights
+	// that ForwardCached multiplies by when DecodeBF16 is on (nil when off);
+	// decoding is true while ForwardCached runs.
+	bf16     map[*Param]kernels.Buffer
+	decoding bool
 }
 
 // New builds a model of the given config with every parameter zero. Use
