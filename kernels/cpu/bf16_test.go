@@ -3,7 +3,9 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/frontier-rl/frontier/kernels/kerneltest"
 	"github.com/frontier-rl/frontier/kernels/simd"
@@ -53,4 +55,28 @@ func TestGemmBF16(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkGemmBF16 is one decode step's output head at Qwen3-0.6B's shape
+// (x [1, 1024] times a [151936, 1024] weight): the float32 product (Gemm)
+// against the bfloat16 one (GemmBF16), alternating in one loop;
+// "bf16/f32" is the median over pairs of the ratio of their times.
+func BenchmarkGemmBF16(b *testing.B) {
+	const n, k = 151936, 1024
+	be := New(0)
+	r := newRand(5)
+	w := upload(be, randF32(r, n*k, -0.05, 0.05))
+	wb := be.ToBF16(w)
+	x := upload(be, randF32(r, k, -1, 1))
+	y := be.Alloc(n)
+	ratios := make([]float64, 0, b.N)
+	for range b.N {
+		t0 := time.Now()
+		be.Gemm(false, true, 1, n, k, 1, x, w, 0, y)
+		t1 := time.Now()
+		be.GemmBF16(1, n, k, x, wb, false, y)
+		ratios = append(ratios, float64(time.Since(t1))/float64(t1.Sub(t0)))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "bf16/f32")
 }
