@@ -223,59 +223,72 @@ func BenchmarkModelTrain(b *testing.B) {
 
 // BenchmarkModelDecode prefills a 32-token prompt per sequence, then decodes
 // 128 new tokens one step at a time (greedy) with the KV cache; tokens/s is
-// batch·128 over the decode time (the prefill is not timed).
+// batch·128 over the decode time (the prefill is not timed). The "/bf16"
+// variants decode with bfloat16 weights (Model.DecodeBF16).
 func BenchmarkModelDecode(b *testing.B) {
-	const prompt, newTokens = 32, 128
 	for _, bc := range benchConfigs() {
 		for _, batch := range []int{1, 8} {
-			b.Run(fmt.Sprintf("%s/batch=%d", bc.name, batch), func(b *testing.B) {
-				m := newBenchModel(b, bc)
-				V := bc.cfg.VocabSize
-				r := rand.New(rand.NewPCG(5, 6))
-				var decodeSec float64
-				for range b.N {
-					b.StopTimer()
-					cache := m.NewKVCache(batch, prompt+newTokens)
-					ids := make([]int32, batch*prompt)
-					slot := make([]int32, batch*prompt)
-					pos := make([]int32, batch*prompt)
-					last := make([]int32, batch)
-					for s := 0; s < batch; s++ {
-						for t := 0; t < prompt; t++ {
-							i := s*prompt + t
-							ids[i], slot[i], pos[i] = int32(r.IntN(V)), int32(s), int32(t)
-						}
-						last[s] = int32(s*prompt + prompt - 1)
-					}
-					logits, err := m.ForwardCached(cache, ids, slot, pos, last)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-					start := b.Elapsed()
-					next := make([]int32, batch)
-					dslot := make([]int32, batch)
-					dpos := make([]int32, batch)
-					rows := make([]int32, batch)
-					for step := 0; step < newTokens; step++ {
-						for s := 0; s < batch; s++ {
-							row := logits[s*V : (s+1)*V]
-							best := 0
-							for j, v := range row {
-								if v > row[best] {
-									best = j
-								}
-							}
-							next[s], dslot[s], dpos[s], rows[s] = int32(best), int32(s), int32(prompt+step), int32(s)
-						}
-						if logits, err = m.ForwardCached(cache, next, dslot, dpos, rows); err != nil {
-							b.Fatal(err)
-						}
-					}
-					decodeSec += (b.Elapsed() - start).Seconds()
+			for _, bf16 := range []bool{false, true} {
+				name := fmt.Sprintf("%s/batch=%d", bc.name, batch)
+				if bf16 {
+					name += "/bf16"
 				}
-				b.ReportMetric(float64(batch*newTokens*b.N)/decodeSec, "tokens/s")
-			})
+				b.Run(name, func(b *testing.B) { benchDecode(b, bc, batch, bf16) })
+			}
 		}
 	}
+}
+
+// benchDecode is one case of BenchmarkModelDecode.
+func benchDecode(b *testing.B, bc benchConfig, batch int, bf16 bool) {
+	const prompt, newTokens = 32, 128
+	m := newBenchModel(b, bc)
+	if err := m.DecodeBF16(bf16); err != nil {
+		b.Fatal(err)
+	}
+	V := bc.cfg.VocabSize
+	r := rand.New(rand.NewPCG(5, 6))
+	var decodeSec float64
+	for range b.N {
+		b.StopTimer()
+		cache := m.NewKVCache(batch, prompt+newTokens)
+		ids := make([]int32, batch*prompt)
+		slot := make([]int32, batch*prompt)
+		pos := make([]int32, batch*prompt)
+		last := make([]int32, batch)
+		for s := 0; s < batch; s++ {
+			for t := 0; t < prompt; t++ {
+				i := s*prompt + t
+				ids[i], slot[i], pos[i] = int32(r.IntN(V)), int32(s), int32(t)
+			}
+			last[s] = int32(s*prompt + prompt - 1)
+		}
+		logits, err := m.ForwardCached(cache, ids, slot, pos, last)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := b.Elapsed()
+		next := make([]int32, batch)
+		dslot := make([]int32, batch)
+		dpos := make([]int32, batch)
+		rows := make([]int32, batch)
+		for step := 0; step < newTokens; step++ {
+			for s := 0; s < batch; s++ {
+				row := logits[s*V : (s+1)*V]
+				best := 0
+				for j, v := range row {
+					if v > row[best] {
+						best = j
+					}
+				}
+				next[s], dslot[s], dpos[s], rows[s] = int32(best), int32(s), int32(prompt+step), int32(s)
+			}
+			if logits, err = m.ForwardCached(cache, next, dslot, dpos, rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+		decodeSec += (b.Elapsed() - start).Seconds()
+	}
+	b.ReportMetric(float64(batch*newTokens*b.N)/decodeSec, "tokens/s")
 }

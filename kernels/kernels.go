@@ -113,3 +113,16 @@ type Backend interface {
 	//	p -= lr·( m/(1−β1ᵗ) / (sqrt(v/(1−β2ᵗ)) + eps) + wd·p )
 	AdamW(p, g, m, v Buffer, lr, beta1, beta2, eps, wd float32, t int)
 }
+
+// BF16Weights is implemented by a backend that can keep weight matrices in
+// bfloat16 for inference (sampling and decoding), at half the bytes of
+// float32; the products widen them back and compute in float32. Training
+// never uses it: its master weights stay float32.
+type BF16Weights interface {
+	// ToBF16 returns a bfloat16 copy of w (rounded to nearest, ties to
+	// even); its Len is w.Len().
+	ToBF16(w Buffer) Buffer
+	// GemmBF16 computes y = x·wᵀ, or y += x·wᵀ when accumulate is set: x is
+	// [m, k] float32, w [n, k] a copy made by ToBF16, y [m, n] float32.
+	GemmBF16(m, n, k int, x, w Buffer, accumulate bool, y Buffer)
+}

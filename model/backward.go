@@ -29,17 +29,18 @@ type layerGrads struct {
 	dk, dv, dkPre    kernels.Buffer // [N, KV·hd]
 }
 
-// newLayerGrads allocates the layer gradients over n rows, with dx (the
-// gradient at the last layer's output) as the residual gradient.
+// newLayerGrads takes the layer gradients over n rows from the backward's
+// arena, with dx (the gradient at the last layer's output) as the residual
+// gradient. They are not zeroed: every one is overwritten before it is read.
 func (m *Model) newLayerGrads(n int, dx kernels.Buffer) *layerGrads {
-	c, b := m.Config, m.B
+	c, ar := m.Config, &m.bwd
 	D, I := c.HiddenSize, c.IntermediateSize
 	qd, kd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
 	return &layerGrads{
-		dx: dx, dh: b.Alloc(n * D),
-		dact: b.Alloc(n * I), dgate: b.Alloc(n * I), dup: b.Alloc(n * I),
-		datt: b.Alloc(n * qd), dq: b.Alloc(n * qd), dqPre: b.Alloc(n * qd),
-		dk: b.Alloc(n * kd), dv: b.Alloc(n * kd), dkPre: b.Alloc(n * kd),
+		dx: dx, dh: ar.alloc(n * D),
+		dact: ar.alloc(n * I), dgate: ar.alloc(n * I), dup: ar.alloc(n * I),
+		datt: ar.alloc(n * qd), dq: ar.alloc(n * qd), dqPre: ar.alloc(n * qd),
+		dk: ar.alloc(n * kd), dv: ar.alloc(n * kd), dkPre: ar.alloc(n * kd),
 	}
 }
 
@@ -47,15 +48,16 @@ func (m *Model) newLayerGrads(n int, dx kernels.Buffer) *layerGrads {
 // the head's and the final norm's gradients and returns the gradient of the
 // last layer's output [N, D].
 func (m *Model) headBackward(p *Pass, targets []int32, dlogp []float32) kernels.Buffer {
-	c, b := m.Config, m.B
+	c, b, ar := m.Config, m.B, &m.bwd
 	N, D, V := p.N, c.HiddenSize, c.VocabSize
-	dlp := b.Alloc(N)
+	dlp := ar.alloc(N)
 	b.Upload(dlp, dlogp)
-	dlogits := b.Alloc(N * V)
+	dlogits := ar.alloc(N * V)
 	b.TokenLogProbsBackward(dlogits, p.Logits, targets, dlp, N, V)
-	dhf := b.Alloc(N * D)
+	dhf := ar.alloc(N * D)
 	m.linearBackward(dhf, dlogits, p.hf, m.head, N, false) // dhf [N, D] = dlogits [N, V] · Whead
-	dx := b.Alloc(N * D)
+	dx := ar.alloc(N * D)
+	b.Fill(dx, 0) // the norm's backward accumulates
 	b.RMSNormBackward(dx, m.norm.G, dhf, p.xOut, m.norm.W, p.rf, N, D)
 	return dx
 }
@@ -96,7 +98,11 @@ func (m *Model) Backward(p *Pass, targets []int32, dlogp []float32) error {
 	if len(targets) != p.N || len(dlogp) != p.N {
 		return fmt.Errorf("model: backward with %d targets and %d gradients for %d tokens", len(targets), len(dlogp), p.N)
 	}
+	if err := m.current(p); err != nil {
+		return err
+	}
 	m.EnableGrad()
+	m.bwd.reset()
 	dx := m.headBackward(p, targets, dlogp)
 	g := m.newLayerGrads(p.N, dx)
 	for li := len(m.layers) - 1; li >= 0; li-- {

@@ -95,6 +95,8 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 		return nil, err
 	}
 	m.ensureRope(maxPos)
+	m.decoding = true
+	defer func() { m.decoding = false }()
 	n, D, b := len(ids), m.Config.HiddenSize, m.B
 	length := make([]int32, n)
 	for i := range pos {
@@ -103,7 +105,8 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 	att := cachedAttention{c: c, slot: slot, pos: pos, length: length}
 	// One set of buffers serves every layer: a layer's output is the next
 	// one's input.
-	a := m.newLayerActs(n, b.Alloc(n*D), false)
+	m.dec.reset()
+	a := m.newLayerActs(&m.dec, n, m.dec.alloc(n*D), false)
 	b.Embedding(a.xIn, m.embed.W, ids, D)
 	for li := range m.layers {
 		m.layerForward(li, &a, n, pos, att)
@@ -113,10 +116,37 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 	if no == 0 {
 		return nil, nil
 	}
-	sel := b.Alloc(no * D) // [no, D] the rows whose logits are wanted
+	sel := m.dec.alloc(no * D) // [no, D] the rows whose logits are wanted
 	b.Embedding(sel, a.xIn, outRows, D)
-	_, _, logits := m.headForward(sel, no)
+	_, _, logits := m.headForward(&m.dec, sel, no)
 	out := make([]float32, no*m.Config.VocabSize)
 	b.Download(out, logits)
 	return out, nil
+}
+
+// DecodeBF16 turns bfloat16 weights for ForwardCached (sampling and
+// decoding) on or off. On, it takes bfloat16 copies (rounded to nearest) of
+// every projection matrix and of the output head, and ForwardCached
+// multiplies by them, widening them to float32 in registers, at half the
+// bytes read per token; the embedding gather, the norms and the attention
+// stay float32, as do Forward, Backward and the parameters themselves. The
+// copies are of the weights at the time of the call: after the weights
+// change (an optimizer step, a load), call it again. It returns an error
+// when the backend has no bfloat16 products (kernels.BF16Weights).
+func (m *Model) DecodeBF16(on bool) error {
+	if !on {
+		m.bf16 = nil
+		return nil
+	}
+	bb, ok := m.B.(kernels.BF16Weights)
+	if !ok {
+		return fmt.Errorf("model: backend %s has no bfloat16 weights", m.B.Name())
+	}
+	m.bf16 = map[*Param]kernels.Buffer{m.head: bb.ToBF16(m.head.W)}
+	for _, l := range m.layers {
+		for _, p := range []*Param{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			m.bf16[p] = bb.ToBF16(p.W)
+		}
+	}
+	return nil
 }

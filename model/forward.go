@@ -23,26 +23,27 @@ type layerActs struct {
 	out      kernels.Buffer // [n, D] residual leaving the layer
 }
 
-// newLayerActs allocates the buffers of one layer over n rows, with xIn as
-// the layer's input; lse is allocated only when withLSE is set.
-func (m *Model) newLayerActs(n int, xIn kernels.Buffer, withLSE bool) layerActs {
-	c, b := m.Config, m.B
+// newLayerActs takes the buffers of one layer over n rows from ar, with xIn
+// as the layer's input; lse is taken only when withLSE is set. The buffers
+// are not zeroed: the layer overwrites every one.
+func (m *Model) newLayerActs(ar *arena, n int, xIn kernels.Buffer, withLSE bool) layerActs {
+	c := m.Config
 	D, I := c.HiddenSize, c.IntermediateSize
 	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
 	a := layerActs{
 		xIn: xIn,
-		h1:  b.Alloc(n * D), r1: b.Alloc(n),
-		qPre: b.Alloc(n * H * hd), qr: b.Alloc(n * H),
-		kPre: b.Alloc(n * KV * hd), kr: b.Alloc(n * KV),
-		q: b.Alloc(n * H * hd), k: b.Alloc(n * KV * hd), v: b.Alloc(n * KV * hd),
-		att:  b.Alloc(n * H * hd),
-		xMid: b.Alloc(n * D),
-		h2:   b.Alloc(n * D), r2: b.Alloc(n),
-		gate: b.Alloc(n * I), up: b.Alloc(n * I), act: b.Alloc(n * I),
-		out: b.Alloc(n * D),
+		h1:  ar.alloc(n * D), r1: ar.alloc(n),
+		qPre: ar.alloc(n * H * hd), qr: ar.alloc(n * H),
+		kPre: ar.alloc(n * KV * hd), kr: ar.alloc(n * KV),
+		q: ar.alloc(n * H * hd), k: ar.alloc(n * KV * hd), v: ar.alloc(n * KV * hd),
+		att:  ar.alloc(n * H * hd),
+		xMid: ar.alloc(n * D),
+		h2:   ar.alloc(n * D), r2: ar.alloc(n),
+		gate: ar.alloc(n * I), up: ar.alloc(n * I), act: ar.alloc(n * I),
+		out: ar.alloc(n * D),
 	}
 	if withLSE {
-		a.lse = b.Alloc(n * H)
+		a.lse = ar.alloc(n * H)
 	}
 	return a
 }
@@ -64,9 +65,14 @@ func (pa packedAttention) attend(m *Model, li int, a *layerActs) {
 }
 
 // linear is a projection without bias: y = x·Wᵀ, or y += x·Wᵀ when accumulate
-// is set (a residual add). x is [n, in], W is [out, in], y is [n, out].
+// is set (a residual add). x is [n, in], W is [out, in], y is [n, out]. In
+// ForwardCached with DecodeBF16 on, W is its bfloat16 copy.
 func (m *Model) linear(y, x kernels.Buffer, w *Param, n int, accumulate bool) {
 	out, in := w.Shape[0], w.Shape[1]
+	if wb, ok := m.bf16[w]; ok && m.decoding {
+		m.B.(kernels.BF16Weights).GemmBF16(n, out, in, x, wb, accumulate, y)
+		return
+	}
 	var beta float32
 	if accumulate {
 		beta = 1
@@ -103,19 +109,22 @@ func (m *Model) layerForward(li int, a *layerActs, n int, pos []int32, att atten
 }
 
 // headForward applies the final norm and the output head to x [n, D]: hf
-// [n, D] and its rstd [n], and logits [n, V] = hf·Wheadᵀ.
-func (m *Model) headForward(x kernels.Buffer, n int) (hf, rf, logits kernels.Buffer) {
+// [n, D] and its rstd [n], and logits [n, V] = hf·Wheadᵀ, taken from ar.
+func (m *Model) headForward(ar *arena, x kernels.Buffer, n int) (hf, rf, logits kernels.Buffer) {
 	c, b := m.Config, m.B
-	hf, rf = b.Alloc(n*c.HiddenSize), b.Alloc(n)
+	hf, rf = ar.alloc(n*c.HiddenSize), ar.alloc(n)
 	b.RMSNorm(hf, rf, x, m.norm.W, n, c.HiddenSize, float32(c.RMSNormEps))
-	logits = b.Alloc(n * c.VocabSize)
+	logits = ar.alloc(n * c.VocabSize)
 	m.linear(logits, hf, m.head, n, false) // logits [n, V] = hf [n, D] · Wheadᵀ
 	return hf, rf, logits
 }
 
 // Pass holds one forward pass over a packed batch: its inputs, every
-// activation the backward needs, and the logits.
+// activation the backward needs, and the logits. Its buffers belong to the
+// model and are reused by the next Forward: a Pass is valid until then, and
+// TokenLogProbs and Backward refuse one that is not.
 type Pass struct {
+	seq    int // the model's Forward count when it was made
 	N      int
 	IDs    []int32 // [N] token ids
 	Starts []int32 // [S+1] cu_seqlens
@@ -157,7 +166,8 @@ func (m *Model) scale() float32 { return float32(1 / math.Sqrt(float64(m.Config.
 
 // Forward runs the model over a packed batch: ids [N] holds every sequence
 // back to back and starts (cu_seqlens) marks where each begins. Attention is
-// causal inside each sequence, and positions restart at 0 in each.
+// causal inside each sequence, and positions restart at 0 in each. The
+// Pass's buffers are the model's, reused by the next call to Forward.
 func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
 	pos, err := m.checkBatch(ids, starts)
 	if err != nil {
@@ -170,24 +180,37 @@ func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
 	}
 	m.ensureRope(maxLen)
 
-	p := &Pass{N: N, IDs: ids, Starts: starts, Pos: pos}
-	x := m.B.Alloc(N * m.Config.HiddenSize) // [N, D]
+	m.passes++
+	m.fwd.reset()
+	p := &Pass{seq: m.passes, N: N, IDs: ids, Starts: starts, Pos: pos}
+	x := m.fwd.alloc(N * m.Config.HiddenSize) // [N, D]
 	m.B.Embedding(x, m.embed.W, ids, m.Config.HiddenSize)
 	att := packedAttention{starts: starts}
 	for li := range m.layers {
-		a := m.newLayerActs(N, x, true)
+		a := m.newLayerActs(&m.fwd, N, x, true)
 		m.layerForward(li, &a, N, pos, att)
 		p.layers = append(p.layers, a)
 		x = a.out
 	}
 	p.xOut = x
-	p.hf, p.rf, p.Logits = m.headForward(x, N)
+	p.hf, p.rf, p.Logits = m.headForward(&m.fwd, x, N)
 	return p, nil
+}
+
+// current returns an error unless p is the model's latest Pass.
+func (m *Model) current(p *Pass) error {
+	if p.seq != m.passes {
+		return fmt.Errorf("model: a Pass used after a later Forward reused its buffers")
+	}
+	return nil
 }
 
 // Hidden returns a copy of a hidden state: layer -1 is the embedding output,
 // 0..L-1 the residual stream after each layer, and L the final norm's output.
 func (m *Model) Hidden(p *Pass, layer int) []float32 {
+	if err := m.current(p); err != nil {
+		panic(err)
+	}
 	D := m.Config.HiddenSize
 	out := make([]float32, p.N*D)
 	switch {
@@ -203,6 +226,9 @@ func (m *Model) Hidden(p *Pass, layer int) []float32 {
 
 // LogitsHost copies the logits [N, V] to the host.
 func (m *Model) LogitsHost(p *Pass) []float32 {
+	if err := m.current(p); err != nil {
+		panic(err)
+	}
 	out := make([]float32, p.N*m.Config.VocabSize)
 	m.B.Download(out, p.Logits)
 	return out
@@ -212,6 +238,9 @@ func (m *Model) LogitsHost(p *Pass) []float32 {
 // (if wantEntropy) the entropy of the predicted distribution. targets[i] < 0
 // marks a row without a target (its log-prob is 0).
 func (m *Model) TokenLogProbs(p *Pass, targets []int32, wantEntropy bool) (logp, entropy []float32, err error) {
+	if err := m.current(p); err != nil {
+		return nil, nil, err
+	}
 	if len(targets) != p.N {
 		return nil, nil, fmt.Errorf("model: %d targets for %d tokens", len(targets), p.N)
 	}
@@ -220,10 +249,11 @@ func (m *Model) TokenLogProbs(p *Pass, targets []int32, wantEntropy bool) (logp,
 			return nil, nil, fmt.Errorf("model: target %d at row %d is outside the vocabulary [0, %d)", t, i, m.Config.VocabSize)
 		}
 	}
-	lp := m.B.Alloc(p.N)
+	m.small.reset()
+	lp := m.small.alloc(p.N)
 	var en kernels.Buffer
 	if wantEntropy {
-		en = m.B.Alloc(p.N)
+		en = m.small.alloc(p.N)
 	}
 	m.B.TokenLogProbs(lp, en, p.Logits, targets, p.N, m.Config.VocabSize)
 	logp = make([]float32, p.N)

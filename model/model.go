@@ -56,6 +56,19 @@ type Model struct {
 
 	cos, sin kernels.Buffer // RoPE tables [ropeLen, hd/2]
 	ropeLen  int
+
+	// Buffers kept from one call to the next: the packed forward's
+	// activations (valid while its Pass is the latest), the backward's
+	// gradients, the cached decode's rows, and the small outputs of
+	// TokenLogProbs.
+	fwd, bwd, dec, small arena
+	passes               int // Forward calls so far; a Pass remembers its number
+
+	// bf16 holds the bfloat16 copies of the projection and head weights
+	// that ForwardCached multiplies by when DecodeBF16 is on (nil when off);
+	// decoding is true while ForwardCached runs.
+	bf16     map[*Param]kernels.Buffer
+	decoding bool
 }
 
 // New builds a model of the given config with every parameter zero. Use
@@ -65,6 +78,7 @@ func New(cfg weights.Config, b kernels.Backend) (*Model, error) {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	m := &Model{Config: cfg, B: b, byName: map[string]*Param{}}
+	m.fwd.b, m.bwd.b, m.dec.b, m.small.b = b, b, b, b
 	D, I, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
 	qd, kd := cfg.NumAttentionHeads*cfg.HeadDim, cfg.NumKeyValueHeads*cfg.HeadDim
 	total := 0

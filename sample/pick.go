@@ -37,10 +37,10 @@ type picker struct {
 //
 // The support and the distribution are those of the plain definition (kept
 // as the reference in the tests): order the tokens by logit, highest first,
-// ties by lower id; keep the first TopK; of those keep the shortest prefix
-// whose probability at the sampling temperature reaches TopP of the whole
-// vocabulary's; draw from the kept tokens in proportion to their
-// probabilities. Here the top tokens are found by partial selection instead
+// ties by lower id; keep the first TopK; renormalise their probabilities
+// at the sampling temperature and keep the shortest prefix whose
+// renormalised probability reaches TopP; draw from the kept tokens in
+// proportion to their probabilities. Here the top tokens are found by partial selection instead
 // of a sort of the vocabulary, and the exponentials of the whole row are
 // computed in float32 by the vector routine, summed per block in float64.
 func (p *picker) pick(logits []float32, cfg Config, r *rand.Rand) (int32, float32) {
@@ -150,22 +150,31 @@ func (p *picker) drawAll(target float64) int32 {
 }
 
 // drawTruncated draws from the top-k / top-p support of logits, with u
-// uniform in [0, 1).
+// uniform in [0, 1). Top-p applies to the probabilities renormalised over
+// the top-k survivors (the whole vocabulary without top-k).
 func (p *picker) drawTruncated(logits []float32, mx float32, invT float64, cfg Config, u float64) int32 {
 	V := len(logits)
+	k := V
+	if cfg.TopK > 0 {
+		k = min(cfg.TopK, V)
+	}
+	topP := cfg.TopP > 0 && cfg.TopP < 1
 	var threshold float64 // the probability mass top-p must reach
-	if cfg.TopP > 0 && cfg.TopP < 1 {
+	if topP && k == V {
 		total := p.blocksTotal()
 		if invT != 1 {
 			total = p.expSums(logits, mx, invT)
 		}
 		threshold = cfg.TopP * total
 	}
-	k := V
-	if cfg.TopK > 0 {
-		k = min(cfg.TopK, V)
-	}
 	cand := p.candidates(logits, mx, invT, k, threshold)
+	if topP && k < V {
+		var survivors float64
+		for _, w := range p.w {
+			survivors += w
+		}
+		threshold = cfg.TopP * survivors
+	}
 	keep := len(cand)
 	if threshold > 0 {
 		var acc float64

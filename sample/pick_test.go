@@ -14,7 +14,9 @@ import (
 // documentation: the probabilities at the sampling temperature, in float64,
 // of every token (0 outside the top-k / top-p support), normalised over the
 // support, and the margin by which the top-p cut is decided (how far the
-// kept mass is from the threshold on either side; +Inf without top-p).
+// kept mass is from the threshold on either side, as a fraction of the
+// top-k survivors' mass; +Inf without top-p). Top-p is taken over the
+// probabilities renormalised over the top-k survivors.
 func refSupport(logits []float32, cfg Config) (dist []float64, margin float64) {
 	V := len(logits)
 	mx := math.Inf(-1)
@@ -22,10 +24,8 @@ func refSupport(logits []float32, cfg Config) (dist []float64, margin float64) {
 		mx = math.Max(mx, float64(v))
 	}
 	probs := make([]float64, V)
-	var total float64
 	for i, v := range logits {
 		probs[i] = math.Exp((float64(v) - mx) / cfg.Temperature)
-		total += probs[i]
 	}
 	order := make([]int, V)
 	for i := range order {
@@ -36,15 +36,19 @@ func refSupport(logits []float32, cfg Config) (dist []float64, margin float64) {
 	if cfg.TopK > 0 && cfg.TopK < V {
 		keep = cfg.TopK
 	}
+	var survivors float64
+	for _, id := range order[:keep] {
+		survivors += probs[id]
+	}
 	margin = math.Inf(1)
 	if cfg.TopP > 0 && cfg.TopP < 1 {
 		var acc float64
 		for i := 0; i < keep; i++ {
 			prev := acc
-			acc += probs[order[i]]
-			if acc >= cfg.TopP*total {
+			acc += probs[order[i]] / survivors
+			if acc >= cfg.TopP {
 				keep = i + 1
-				margin = math.Min(acc-cfg.TopP*total, cfg.TopP*total-prev) / total
+				margin = math.Min(acc-cfg.TopP, cfg.TopP-prev)
 				break
 			}
 		}
@@ -170,7 +174,7 @@ func TestSortPickerMatchesReference(t *testing.T) {
 }
 
 // TestSamplerCheckCatchesIgnoredTruncation: the check fails a sampler that
-// ignores top-k, and one that ignores top-p.
+// ignores top-k, and one that ignores top-p, alone and combined.
 func TestSamplerCheckCatchesIgnoredTruncation(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var p picker
@@ -181,6 +185,8 @@ func TestSamplerCheckCatchesIgnoredTruncation(t *testing.T) {
 	}{
 		{"top-k", Config{Temperature: 1, TopK: 5}, func(c Config) Config { c.TopK = 0; return c }},
 		{"top-p", Config{Temperature: 1, TopP: 0.5}, func(c Config) Config { c.TopP = 0; return c }},
+		{"top-k before top-p", Config{Temperature: 1, TopK: 8, TopP: 0.9}, func(c Config) Config { c.TopK = 0; return c }},
+		{"top-p after top-k", Config{Temperature: 1, TopK: 8, TopP: 0.5}, func(c Config) Config { c.TopP = 0; return c }},
 	} {
 		logits := randomLogits(r, 64, 1, tc.cfg)
 		broken := func(l []float32, c Config, rr *rand.Rand) (int32, float32) { return p.pick(l, tc.broken(c), rr) }
@@ -191,6 +197,61 @@ func TestSamplerCheckCatchesIgnoredTruncation(t *testing.T) {
 		}
 		t.Logf("a sampler ignoring %s: %v", tc.name, err)
 	}
+}
+
+// TestSamplerCheckCatchesWholeVocabularyTopP: the check fails a sampler
+// whose top-p threshold is a fraction of the whole vocabulary's mass rather
+// than of the top-k survivors'.
+func TestSamplerCheckCatchesWholeVocabularyTopP(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	cfg := Config{Temperature: 1, TopK: 8, TopP: 0.9}
+	logits := randomLogits(r, 64, 1, cfg)
+	err := checkSampler(wholeVocabTopP, logits, cfg, 20000, 1)
+	if err == nil {
+		t.Fatal("a sampler taking top-p over the whole vocabulary passes the check")
+	}
+	t.Logf("a sampler taking top-p over the whole vocabulary: %v", err)
+}
+
+// wholeVocabTopP is a wrong sampler: top-k, then top-p with the threshold
+// taken over the whole vocabulary's mass.
+func wholeVocabTopP(logits []float32, cfg Config, r *rand.Rand) (int32, float32) {
+	V := len(logits)
+	mx := float64(slices.Max(logits))
+	probs := make([]float64, V)
+	var total, z float64
+	for i, v := range logits {
+		probs[i] = math.Exp((float64(v) - mx) / cfg.Temperature)
+		total += probs[i]
+		z += math.Exp(float64(v) - mx)
+	}
+	order := make([]int, V)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
+	keep := min(cfg.TopK, V)
+	var acc float64
+	for i := 0; i < keep; i++ {
+		acc += probs[order[i]]
+		if acc >= cfg.TopP*total {
+			keep = i + 1
+			break
+		}
+	}
+	var kept float64
+	for _, id := range order[:keep] {
+		kept += probs[id]
+	}
+	target, id := r.Float64()*kept, order[keep-1]
+	acc = 0
+	for _, j := range order[:keep] {
+		if acc += probs[j]; acc > target {
+			id = j
+			break
+		}
+	}
+	return int32(id), float32(float64(logits[id]) - mx - math.Log(z))
 }
 
 // TestGreedyTies: temperature 0 and top-k 1 pick the lowest id among equal
@@ -313,10 +374,14 @@ func (p *sortPicker) pick(logits []float32, cfg Config, r *rand.Rand) (int32, fl
 		keep = cfg.TopK
 	}
 	if cfg.TopP > 0 && cfg.TopP < 1 {
+		var survivors float64
+		for _, id := range order[:keep] {
+			survivors += probs[id]
+		}
 		var acc float64
 		for i := 0; i < keep; i++ {
 			acc += probs[order[i]]
-			if acc >= cfg.TopP*total {
+			if acc >= cfg.TopP*survivors {
 				keep = i + 1
 				break
 			}

@@ -3,6 +3,16 @@
 // samples, with temperature, top-k and top-p sampling, stopping at an EOS id
 // or a length limit.
 //
+// Truncation follows Hugging Face's and vLLM's order: the logits are divided
+// by the temperature, top-k keeps the k most likely tokens, and top-p keeps
+// the shortest run of them, most likely first, whose probability reaches p
+// once the probabilities are renormalised over the top-k survivors (over the
+// whole vocabulary without top-k). So top-k 20 with top-p 0.8 keeps the
+// tokens holding 80% of the mass of the best 20, not 80% of the vocabulary's
+// mass. The token is drawn from the kept ones in proportion to their
+// probabilities at the temperature; its reported log-probability is at
+// temperature 1 over the whole vocabulary.
+//
 // It is its own package because three callers share it (RL rollouts, the
 // evaluation, and cmd/generate) and because its reproducibility contract is
 // easy to state and test on its own: every sample draws its random numbers
@@ -25,8 +35,8 @@ type Config struct {
 	Temperature float64
 	// TopK keeps only the k most likely tokens (0 keeps all).
 	TopK int
-	// TopP keeps the smallest set of most likely tokens whose probability
-	// reaches p (1 or 0 keeps all).
+	// TopP keeps the smallest set of most likely tokens whose probability,
+	// renormalised over the top-k survivors, reaches p (1 or 0 keeps all).
 	TopP float64
 	// MaxNew is the most tokens generated per sample.
 	MaxNew int

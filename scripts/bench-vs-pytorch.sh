@@ -77,4 +77,8 @@ for name, gk, tk, field in rows:
 for gk in sorted(go):
     if gk.startswith("ModelDecode/tiny"):
         print("frontier %s: %.1f tokens/s (no PyTorch counterpart)" % (gk, statistics.median(go[gk])))
+for gk in sorted(go):
+    if gk.endswith("/bf16") and gk[:-len("/bf16")] in go:
+        f, h = statistics.median(go[gk[:-len("/bf16")]]), statistics.median(go[gk])
+        print("frontier %s: bfloat16 weights %.1f tokens/s, %.2fx float32's %.1f" % (gk[:-len("/bf16")], h, h / f, f))
 EOPY

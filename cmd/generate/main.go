@@ -12,6 +12,10 @@
 //	go run ./cmd/generate -model DIR -prompt "s3142=" -max-new 16
 //	go run ./cmd/generate -model DIR -chat -prompt "What is 2+2?" -temperature 0.6 -n 4
 //
+// -bf16 decodes with bfloat16 copies of the projection and head weights
+// (model.Model.DecodeBF16): half the bytes read per token, the products
+// still in float32. -logits always uses the float32 weights.
+//
 // Every flag and file is checked before the backend starts or the model is
 // allocated (see docs/errors.md); -logits is never one of the model's own
 // files.
@@ -33,7 +37,7 @@ import (
 
 type options struct {
 	model, ids, logits, prompt, device string
-	chat, thinking                     bool
+	chat, thinking, bf16               bool
 	maxNew, topK, n, threads           int
 	temperature, topP                  float64
 	seed                               uint64
@@ -67,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "sampling seed")
 	fs.StringVar(&o.device, "device", "cpu", "backend: cpu or cuda (cuda needs a binary built with -tags cuda)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0 = all cores)")
+	fs.BoolVar(&o.bf16, "bf16", false, "decode with bfloat16 copies of the weights (half the bytes read per token; float32 arithmetic)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +91,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.ids != "" {
 		return writeLogits(m, o, p.ids)
+	}
+	if o.bf16 {
+		if err := m.DecodeBF16(true); err != nil {
+			return err
+		}
 	}
 	return generate(m, o, p, stdout)
 }

@@ -66,7 +66,7 @@ func checkFlags(o options, set map[string]bool, extra []string) error {
 		if o.logits == "" {
 			return fmt.Errorf("-ids needs -logits FILE to write the logits to")
 		}
-		for _, name := range []string{"chat", "thinking", "max-new", "temperature", "top-p", "top-k", "n", "seed"} {
+		for _, name := range []string{"chat", "thinking", "max-new", "temperature", "top-p", "top-k", "n", "seed", "bf16"} {
 			if set[name] {
 				return fmt.Errorf("-%s applies to -prompt generation only, not to -ids with -logits: remove it", name)
 			}

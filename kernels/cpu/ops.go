@@ -154,33 +154,46 @@ func (c *Backend) rope(x, cos, sin kernels.Buffer, pos []int32, n, heads, hd int
 // for one head (forward) or one kv head (backward).
 type attnTask struct{ seg, head, qlo, qhi int }
 
+// attnBlock is the number of query rows whose scores are one matrix
+// product: a block of rows qlo..qhi-1 of a segment starting at s0 has
+// scores [qhi-qlo, qhi-s0] (the keys it can see, causal), computed, masked
+// and multiplied by the values as small products rather than row by row.
+const attnBlock = 64
+
+// Attention computes each (segment, head, block of attnBlock query rows) as
+// S = scale·Q·Kᵀ over the block's keys, a masked row softmax in place (the
+// entries past each row's own position set to 0), and O = P·V.
 func (c *Backend) Attention(out, lse, q, k, v kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
 	O, L, Q, K, V := Data(out), Data(lse), Data(q), Data(k), Data(v)
 	group := heads / kvHeads
 	qw, kw := heads*hd, kvHeads*hd
 	var tasks []attnTask
-	const qchunk = 32
 	for s := 0; s+1 < len(starts); s++ {
 		for h := 0; h < heads; h++ {
-			for t := int(starts[s]); t < int(starts[s+1]); t += qchunk {
-				tasks = append(tasks, attnTask{s, h, t, min(t+qchunk, int(starts[s+1]))})
+			for t := int(starts[s]); t < int(starts[s+1]); t += attnBlock {
+				tasks = append(tasks, attnTask{s, h, t, min(t+attnBlock, int(starts[s+1]))})
 			}
 		}
 	}
 	c.parallel(len(tasks), 1, func(lo, hi int) {
-		var scores []float32
+		var S []float32
 		for _, tk := range tasks[lo:hi] {
-			s0 := int(starts[tk.seg])
-			kh := tk.head / group
-			for t := tk.qlo; t < tk.qhi; t++ {
-				qv := Q[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
-				nk := t - s0 + 1
-				scores = grow(scores, nk)
-				simd.DotRows(scores, qv, K[s0*kw+kh*hd:], kw)
-				simd.Scale(scale, scores)
-				ov := O[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
-				L[t*heads+tk.head] = softmaxCombine(ov, scores, V[s0*kw+kh*hd:], kw)
+			s0, kh := int(starts[tk.seg]), tk.head/group
+			nq, nk := tk.qhi-tk.qlo, tk.qhi-s0
+			S = grow(S, nq*nk)
+			qb, kb, vb := tk.qlo*qw+tk.head*hd, s0*kw+kh*hd, s0*kw+kh*hd
+			// S [nq, nk] = scale · Q[qlo:qhi] [nq, hd] · K[s0:qhi]ᵀ [hd, nk]
+			c.ws.Sgemm(false, true, nq, nk, hd, scale, Q[qb:], qw, K[kb:], kw, 0, S, nk, 1)
+			for i := 0; i < nq; i++ {
+				row, n := S[i*nk:(i+1)*nk], tk.qlo+i-s0+1
+				mx := simd.Max(row[:n])
+				sum, _ := simd.ExpSubSums(row[:n], row[:n], mx)
+				simd.Scale(1/sum, row[:n])
+				clear(row[n:])
+				L[(tk.qlo+i)*heads+tk.head] = mx + float32(math.Log(float64(sum)))
 			}
+			// O[qlo:qhi] [nq, hd] = P [nq, nk] · V[s0:qhi] [nk, hd]
+			c.ws.Sgemm(false, false, nq, hd, nk, 1, S, nk, V[vb:], kw, 0, O[qb:], qw, 1)
 		}
 	})
 }
@@ -191,12 +204,11 @@ func (c *Backend) Attention(out, lse, q, k, v kernels.Buffer, starts []int32, he
 //	dS = P ⊙ (dout·vᵀ − D),  dq = scale·dS·k,  dk = scale·dSᵀ·q,  dv = Pᵀ·dout.
 //
 // Work is split by (segment, kv head): one goroutine owns every row of dk and
-// dv it writes, and adds into them in a fixed order.
+// dv it writes, and adds into them in a fixed order (the group's heads in
+// turn, each in blocks of attnBlock query rows, every step a small product).
 func (c *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
-	DQ, DK, DV, DO := Data(dq), Data(dk), Data(dv), Data(dout)
-	Q, K, V, O, L := Data(q), Data(k), Data(v), Data(out), Data(lse)
-	group := heads / kvHeads
-	qw, kw := heads*hd, kvHeads*hd
+	DK, DV := Data(dk), Data(dv)
+	kw := kvHeads * hd
 	var tasks []attnTask
 	for s := 0; s+1 < len(starts); s++ {
 		for kh := 0; kh < kvHeads; kh++ {
@@ -204,42 +216,57 @@ func (c *Backend) AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse kernels.
 		}
 	}
 	c.parallel(len(tasks), 1, func(lo, hi int) {
-		var dS, g []float32
+		var w attnBwdScratch
 		for _, tk := range tasks[lo:hi] {
-			s0, s1, kh := tk.qlo, tk.qhi, tk.head
-			for t := s0; t < s1; t++ {
-				clear(DK[t*kw+kh*hd : t*kw+(kh+1)*hd])
-				clear(DV[t*kw+kh*hd : t*kw+(kh+1)*hd])
+			for t := tk.qlo; t < tk.qhi; t++ {
+				clear(DK[t*kw+tk.head*hd : t*kw+(tk.head+1)*hd])
+				clear(DV[t*kw+tk.head*hd : t*kw+(tk.head+1)*hd])
 			}
-			for h := kh * group; h < (kh+1)*group; h++ {
-				for t := s0; t < s1; t++ {
-					qv := Q[t*qw+h*hd : t*qw+(h+1)*hd]
-					dov := DO[t*qw+h*hd : t*qw+(h+1)*hd]
-					ov := O[t*qw+h*hd : t*qw+(h+1)*hd]
-					D := simd.Dot(dov, ov)
-					l := L[t*heads+h]
-					nk := t - s0 + 1
-					// The rows j <= t of this segment's head, kw apart.
-					base := s0*kw + kh*hd
-					Kh, Vh, DKh, DVh := K[base:], V[base:], DK[base:], DV[base:]
-					// P row: exp(scale·q·k − lse); dS = P ⊙ (dout·v − D)·scale.
-					dS, g = grow(dS, nk), grow(g, nk)
-					simd.DotRows(dS, qv, Kh, kw)
-					simd.Scale(scale, dS)
-					simd.ExpSubSums(dS, dS, l)
-					simd.GerRows(DVh, kw, dS, dov)
-					simd.DotRows(g, dov, Vh, kw)
-					for j, p := range dS {
-						g[j] = p * (g[j] - D) * scale
-					}
-					dqv := DQ[t*qw+h*hd : t*qw+(h+1)*hd]
-					clear(dqv)
-					simd.AxpyRows(dqv, g, Kh, kw)
-					simd.GerRows(DKh, kw, g, qv)
+			for h := tk.head * (heads / kvHeads); h < (tk.head+1)*(heads/kvHeads); h++ {
+				for qlo := tk.qlo; qlo < tk.qhi; qlo += attnBlock {
+					c.attnBwdBlock(&w, attnTask{tk.seg, h, qlo, min(qlo+attnBlock, tk.qhi)}, tk.qlo, tk.head,
+						dq, dk, dv, dout, q, k, v, out, lse, heads, kvHeads, hd, scale)
 				}
 			}
 		}
 	})
+}
+
+// attnBwdScratch is one goroutine's scratch of the attention backward.
+type attnBwdScratch struct{ P, G []float32 }
+
+// attnBwdBlock adds the gradients of query rows tk.qlo..tk.qhi-1 of head
+// tk.head (kv head kh, segment starting at s0): dq of those rows is
+// overwritten, dk and dv of rows s0..qhi-1 accumulated.
+func (c *Backend) attnBwdBlock(w *attnBwdScratch, tk attnTask, s0, kh int, dq, dk, dv, dout, q, k, v, out, lse kernels.Buffer, heads, kvHeads, hd int, scale float32) {
+	DQ, DK, DV, DO := Data(dq), Data(dk), Data(dv), Data(dout)
+	Q, K, V, O, L := Data(q), Data(k), Data(v), Data(out), Data(lse)
+	qw, kw := heads*hd, kvHeads*hd
+	nq, nk := tk.qhi-tk.qlo, tk.qhi-s0
+	w.P, w.G = grow(w.P, nq*nk), grow(w.G, nq*nk)
+	P, G := w.P, w.G
+	qb, kb := tk.qlo*qw+tk.head*hd, s0*kw+kh*hd
+	// P [nq, nk] = exp(scale · Q_blk · Kᵀ − lse), masked past each row's position.
+	c.ws.Sgemm(false, true, nq, nk, hd, scale, Q[qb:], qw, K[kb:], kw, 0, P, nk, 1)
+	// G [nq, nk] = dO_blk [nq, hd] · Vᵀ [hd, nk]
+	c.ws.Sgemm(false, true, nq, nk, hd, 1, DO[qb:], qw, V[kb:], kw, 0, G, nk, 1)
+	for i := 0; i < nq; i++ {
+		t, n := tk.qlo+i, tk.qlo+i-s0+1
+		pr, gr := P[i*nk:(i+1)*nk], G[i*nk:(i+1)*nk]
+		simd.ExpSubSums(pr[:n], pr[:n], L[t*heads+tk.head])
+		clear(pr[n:])
+		D := simd.Dot(DO[t*qw+tk.head*hd:t*qw+(tk.head+1)*hd], O[t*qw+tk.head*hd:t*qw+(tk.head+1)*hd])
+		for j, p := range pr[:n] {
+			gr[j] = p * (gr[j] - D) * scale
+		}
+		clear(gr[n:])
+	}
+	// dV[s0:qhi] [nk, hd] += Pᵀ [nk, nq] · dO_blk [nq, hd]
+	c.ws.Sgemm(true, false, nk, hd, nq, 1, P, nk, DO[qb:], qw, 1, DV[kb:], kw, 1)
+	// dQ_blk [nq, hd] = G [nq, nk] · K[s0:qhi] [nk, hd]
+	c.ws.Sgemm(false, false, nq, hd, nk, 1, G, nk, K[kb:], kw, 0, DQ[qb:], qw, 1)
+	// dK[s0:qhi] [nk, hd] += Gᵀ [nk, nq] · Q_blk [nq, hd]
+	c.ws.Sgemm(true, false, nk, hd, nq, 1, G, nk, Q[qb:], qw, 1, DK[kb:], kw, 1)
 }
 
 func (c *Backend) KVWrite(cache, src kernels.Buffer, slot, pos []int32, maxLen, width int) {

@@ -199,3 +199,10 @@ func axpyRowsAVX2(y, alpha, a []float32, ld int)
 //
 //go:noescape
 func gerRowsAVX2(a []float32, ld int, alpha, x []float32)
+
+// dotBF16AVX2 returns Σ w[i]·x[i] with w in bfloat16 (len(x) >= len(w)),
+// summed exactly as dotAVX2 sums, each w[i] widened to float32 (shifted to
+// the top 16 bits) in registers.
+//
+//go:noescape
+func dotBF16AVX2(w []uint16, x []float32) float32

@@ -36,6 +36,13 @@ func dot(x, y []float32) float32 {
 
 func sumSquares(x []float32) float32 { return dot(x, x) }
 
+func dotBF16(w []uint16, x []float32) float32 {
+	if useAVX2 {
+		return dotBF16AVX2(w, x)
+	}
+	return dotBF16Go(w, x)
+}
+
 func axpy(alpha float32, x, y []float32) {
 	if useAVX2 {
 		axpyAVX2(alpha, x, y)

@@ -763,3 +763,73 @@ grnext:
 grdone:
 	VZEROUPPER
 	RET
+
+// func dotBF16AVX2(w []uint16, x []float32) float32
+//
+// Σ bf16(w[i])·x[i], summed as dotAVX2 sums (four 8-lane accumulators over
+// runs of 32, then runs of 8 into the first, a fixed horizontal sum, then a
+// scalar tail). Each bfloat16 is widened in registers: VPMOVZXWD puts it in
+// the low half of a 32-bit lane and VPSLLD 16 moves it to the top, which is
+// the float32 of the same value. x must be at least as long as w.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ   w_base+0(FP), SI
+	MOVQ   w_len+8(FP), CX
+	MOVQ   x_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+bdot32:
+	CMPQ        CX, $32
+	JLT         bdot8
+	VPMOVZXWD   (SI), Y4
+	VPMOVZXWD   16(SI), Y5
+	VPMOVZXWD   32(SI), Y6
+	VPMOVZXWD   48(SI), Y7
+	VPSLLD      $16, Y4, Y4
+	VPSLLD      $16, Y5, Y5
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $64, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         bdot32
+
+bdot8:
+	CMPQ        CX, $8
+	JLT         bdotred
+	VPMOVZXWD   (SI), Y4
+	VPSLLD      $16, Y4, Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $16, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         bdot8
+
+bdotred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X1)
+
+bdot1:
+	TESTQ       CX, CX
+	JZ          bdotdone
+	MOVWLZX     (SI), AX
+	SHLL        $16, AX
+	VMOVD       AX, X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ        $2, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         bdot1
+
+bdotdone:
+	MOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
