@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/frontier-rl/frontier/gdro"
 	"github.com/frontier-rl/frontier/kernels/cuda"
@@ -373,10 +376,43 @@ func checkDataFile(flag, path string) error {
 		return fmt.Errorf("-%s %s: is a directory: give a .jsonl or .parquet file", flag, path)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".jsonl", ".ndjson", ".json", ".parquet":
+	case ".jsonl", ".ndjson", ".json":
+		return checkUTF8(flag, path)
+	case ".parquet":
 		return nil
 	default:
 		return fmt.Errorf("-%s %s: unknown extension %q: give a DAPO-format .jsonl, .json or .parquet file", flag, path, ext)
+	}
+}
+
+// checkUTF8 refuses a JSON data file holding bytes that are not UTF-8: a
+// JSON reader would turn each into U+FFFD and train on the damaged text.
+func checkUTF8(flag, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("-%s %s: %w", flag, path, err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if !utf8.Valid(b) {
+			at := 0
+			for at < len(b) {
+				c, size := utf8.DecodeRune(b[at:])
+				if c == utf8.RuneError && size <= 1 {
+					break
+				}
+				at += size
+			}
+			return fmt.Errorf("-%s %s: line %d is not valid UTF-8 (bad byte 0x%02x at offset %d): convert the file to UTF-8", flag, path, line, b[at], at)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("-%s %s: %w", flag, path, err)
+		}
 	}
 }
 

@@ -223,6 +223,9 @@ func trainCases() []errorCase {
 		{"-model with eos_token_id beyond the vocabulary", []string{"-model", "eos", "-data", "d.jsonl"}, withEOS("eos", 9999), "end-of-sequence id 9999 is not below vocab_size"},
 		{"Rollout-GDRO, code arm sign, error signal", []string{"-algo", "rollout-gdro", "-gdro-signal", "error"}, nil, "-gdro-arm-sign"},
 		{"-data does not exist", []string{"-model", "m", "-data", "missing.jsonl"}, nil, "-data missing.jsonl: stat missing.jsonl: no such file"},
+		{"-data not UTF-8 (ran)", []string{"-model", "m", "-data", "latin1.jsonl", "-max-new", "8"}, func(t *testing.T) {
+			writeFile(t, "latin1.jsonl", dapo("What is 1+1?", "2")+"{\"prompt\": \"caf\xe9?\", \"solution\": \"2\"}\n")
+		}, "-data latin1.jsonl: line 2 is not valid UTF-8 (bad byte 0xe9 at offset 15)"},
 		{"-data of an unknown kind", []string{"-model", "m", "-data", "d.csv"}, nil, `-data d.csv: unknown extension ".csv"`},
 		{"-data is a directory", []string{"-model", "m", "-data", "m"}, nil, "-data m: is a directory"},
 		{"-eval-data does not exist", md("-eval-data", "held.jsonl"), nil, "-eval-data held.jsonl: stat held.jsonl"},
