@@ -199,7 +199,7 @@ func ParseFlags(args []string, out io.Writer) (*Options, error) {
 	o := &Options{}
 	fs := newFlagSet(o, out)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, ExplainFlagError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q (every setting is a -flag; see -h)", fs.Args())
@@ -258,3 +258,40 @@ func (o *Options) edges() ([]float64, error) {
 
 // IsSet reports whether the flag name was given on the command line.
 func (o *Options) IsSet(name string) bool { return o.set[name] }
+
+// ExplainFlagError adds to a flag's parse error what the flag takes: the
+// flag package says only "parse error" or "value out of range".
+func ExplainFlagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "invalid ") {
+		return err
+	}
+	i := strings.LastIndex(msg, " for ")
+	if i < 0 {
+		return err
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(msg[i+len(" for "):], "flag "), ":")
+	name = strings.TrimPrefix(name, "-")
+	f := fs.Lookup(name)
+	if f == nil {
+		return err
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	want := ""
+	switch g.Get().(type) {
+	case int, int64:
+		want = "a whole number such as " + f.DefValue
+	case uint, uint64:
+		want = "a whole number, 0 or more, such as " + f.DefValue
+	case float64:
+		want = "a finite number such as " + f.DefValue
+	case bool:
+		want = "true or false (or the flag alone for true)"
+	default:
+		return err
+	}
+	return fmt.Errorf("%s: give %s", msg, want)
+}

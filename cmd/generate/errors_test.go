@@ -180,6 +180,8 @@ func generateCases() []errorCase {
 		{"-thinking without -chat", p("-thinking=false"), nil, "-thinking applies with -chat only"},
 		{"stray argument", append(p(), "extra"), nil, `unexpected argument "extra"`},
 		{"unknown flag", p("-steps", "3"), nil, "flag provided but not defined: -steps"},
+		{"-max-new 1e400 (was vague)", p("-max-new", "1e400"), nil, `invalid value "1e400" for flag -max-new: parse error: give a whole number such as 128`},
+		{"-seed -1 (was vague)", p("-seed", "-1"), nil, `for flag -seed: parse error: give a whole number, 0 or more, such as 1`},
 		{"-max-new not a number", p("-max-new", "many"), nil, `invalid value "many" for flag -max-new`},
 		{"-max-new -1 (was a panic)", p("-max-new", "-1"), nil, "-max-new is -1: it must be at least 1"},
 		{"-max-new 0", p("-max-new", "0"), nil, "-max-new is 0"},

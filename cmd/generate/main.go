@@ -27,6 +27,7 @@ import (
 
 	"github.com/frontier-rl/frontier/kernels/device"
 	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/pipeline"
 	"github.com/frontier-rl/frontier/sample"
 	"github.com/frontier-rl/frontier/weights"
 )
@@ -68,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.device, "device", "cpu", "backend: cpu or cuda (cuda needs a binary built with -tags cuda)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0 = all cores)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return pipeline.ExplainFlagError(fs, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
