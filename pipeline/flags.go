@@ -124,7 +124,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Vocab, "vocab", 300, "tiny model: BPE vocabulary size to train (at least 259)")
 	fs.StringVar(&o.Families, "families", "sort,add", "built-in task families (sort, chain, count, sub, add)")
 	fs.IntVar(&o.Pool, "pool", 1024, "built-in training pool size (prompts revisited in epochs)")
-	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level")
+	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level (0 = no held-out evaluation)")
 	fs.StringVar(&o.TeacherError, "teacher-error", "0.15", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability s x L) or per-level list p1,p2,...; empty = exact answers")
 	fs.StringVar(&o.TeacherMode, "teacher-mode", "sample", "teacher errors drawn per sample, or fixed per prompt")
 
