@@ -124,7 +124,7 @@ func newFlagSet(o *Options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Vocab, "vocab", 300, "tiny model: BPE vocabulary size to train (at least 259)")
 	fs.StringVar(&o.Families, "families", "sort,add", "built-in task families (sort, chain, count, sub, add)")
 	fs.IntVar(&o.Pool, "pool", 1024, "built-in training pool size (prompts revisited in epochs)")
-	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level")
+	fs.IntVar(&o.HeldOutPerCell, "heldout", 64, "built-in held-out prompts per family x level (0 = no held-out evaluation)")
 	fs.StringVar(&o.TeacherError, "teacher-error", "0.2", "SFT teacher's error rate: s (level L's answers wrong in the last digit with probability min(1, s x L)) or per-level list p1,p2,...; 0 = exact answers")
 	fs.StringVar(&o.TeacherMode, "teacher-mode", "sample", "teacher errors drawn per sample, or fixed per prompt")
 
@@ -199,7 +199,7 @@ func ParseFlags(args []string, out io.Writer) (*Options, error) {
 	o := &Options{}
 	fs := newFlagSet(o, out)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, ExplainFlagError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q (every setting is a -flag; see -h)", fs.Args())
@@ -258,3 +258,40 @@ func (o *Options) edges() ([]float64, error) {
 
 // IsSet reports whether the flag name was given on the command line.
 func (o *Options) IsSet(name string) bool { return o.set[name] }
+
+// ExplainFlagError adds to a flag's parse error what the flag takes: the
+// flag package says only "parse error" or "value out of range".
+func ExplainFlagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "invalid ") {
+		return err
+	}
+	i := strings.LastIndex(msg, " for ")
+	if i < 0 {
+		return err
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(msg[i+len(" for "):], "flag "), ":")
+	name = strings.TrimPrefix(name, "-")
+	f := fs.Lookup(name)
+	if f == nil {
+		return err
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	want := ""
+	switch g.Get().(type) {
+	case int, int64:
+		want = "a whole number such as " + f.DefValue
+	case uint, uint64:
+		want = "a whole number, 0 or more, such as " + f.DefValue
+	case float64:
+		want = "a finite number such as " + f.DefValue
+	case bool:
+		want = "true or false (or the flag alone for true)"
+	default:
+		return err
+	}
+	return fmt.Errorf("%s: give %s", msg, want)
+}

@@ -62,6 +62,9 @@ func (r *runner) resume() (string, error) {
 		return "", err
 	}
 	r.logf("resuming %s from %s (phase %s, SFT step %d, GRPO step %d)", o.Resume, filepath.Base(plan.from), r.state.Phase, r.state.SFTStep, r.rlStep())
+	if step := r.rlStep(); step > 0 && step >= o.Steps {
+		r.logf("note: the run has done all its -steps %d GRPO steps: no training is left, only the final evaluation and reports are redone; resume with -steps %d or more to train further", o.Steps, step+1)
+	}
 	return plan.from, nil
 }
 

@@ -1,11 +1,15 @@
 package pipeline
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/frontier-rl/frontier/gdro"
 	"github.com/frontier-rl/frontier/kernels/cuda"
@@ -16,6 +20,15 @@ import (
 
 // tinyPositions is the built-in tiny model's max_position_embeddings.
 const tinyPositions = 512
+
+// Upper bounds of flags whose large values only cost time or memory.
+const (
+	maxThreadsPerCore = 16
+	maxPool           = 1 << 20
+	maxHeldOut        = 1 << 16
+	maxTinyVocab      = 1 << 18 // above Qwen3's 151936
+	maxTinyParams     = 1 << 30 // the tiny model is trained in f32 with AdamW: 16 bytes a parameter
+)
 
 // checkSettled validates every flag value, alone and against the others, on
 // a settled copy of the options (o itself is not changed): it reads no file,
@@ -43,7 +56,16 @@ func oneOf(flag, v string, allowed ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("-%s %q: use %s", flag, v, strings.Join(allowed, ", "))
+	var named []string
+	optional := ""
+	for _, a := range allowed {
+		if a == "" {
+			optional = fmt.Sprintf(" (or leave -%s out)", flag)
+		} else {
+			named = append(named, a)
+		}
+	}
+	return fmt.Errorf("-%s %q: use %s%s", flag, v, strings.Join(named, ", "), optional)
 }
 
 // checkEnums checks the flags that take one of a few names.
@@ -117,6 +139,25 @@ func (o *Options) checkCounts() error {
 	for _, c := range checks {
 		if c.v < c.least {
 			return fmt.Errorf("-%s %d: must be at least %d%s", c.flag, c.v, c.least, c.note)
+		}
+	}
+	// Upper bounds: past these a value is a typo, and the run would spend
+	// minutes or all memory on it before its first step.
+	if o.Threads > maxThreadsPerCore*runtime.NumCPU() {
+		return fmt.Errorf("-threads %d: must be at most %d per core (0 = all cores): more only adds scheduling cost", o.Threads, maxThreadsPerCore)
+	}
+	if o.Data == "" {
+		for _, c := range []struct {
+			flag    string
+			v, most int
+			why     string
+		}{
+			{"pool", o.Pool, maxPool, "the built-in tasks make every prompt before the first step"},
+			{"heldout", o.HeldOutPerCell, maxHeldOut, "every evaluation samples each held-out prompt -eval-samples times"},
+		} {
+			if c.v > c.most {
+				return fmt.Errorf("-%s %d: must be at most %d (%s)", c.flag, c.v, c.most, c.why)
+			}
 		}
 	}
 	if o.GNMax != 0 && o.GNMax < o.GNMin {
@@ -195,12 +236,24 @@ func (o *Options) checkTiny() error {
 		return fmt.Errorf("-heads %d is not a multiple of -kv-heads %d: each key/value head serves a whole group of query heads", o.Heads, o.KVHeads)
 	case o.HeadDim%2 != 0:
 		return fmt.Errorf("-head-dim %d: must be even (rotary embeddings rotate pairs of dimensions)", o.HeadDim)
+	case o.Vocab > maxTinyVocab:
+		return fmt.Errorf("-vocab %d: must be at most %d for the built-in tiny model (its tokenizer is trained on the task corpus, which has far fewer distinct pieces)", o.Vocab, maxTinyVocab)
+	case tinyParams(o) > maxTinyParams:
+		return fmt.Errorf("-layers %d, -hidden %d, -intermediate %d, -heads %d, -head-dim %d: the built-in tiny model would have about %.3g parameters, more than %d (%d GiB of weights and optimizer state): lower them, or train a real model with -model", o.Layers, o.Hidden, o.Intermediate, o.Heads, o.HeadDim, tinyParams(o), maxTinyParams, maxTinyParams*16>>30)
 	case o.Vocab < 256+len(tinySpecials):
 		return fmt.Errorf("-vocab %d: need at least %d (256 byte tokens and %d special tokens)", o.Vocab, 256+len(tinySpecials), len(tinySpecials))
 	case o.MaxNew >= tinyPositions || o.EvalMaxNew >= tinyPositions:
 		return fmt.Errorf("-max-new %d / -eval-max-new %d: the tiny model has %d positions, prompt included: use less", o.MaxNew, o.EvalMaxNew, tinyPositions)
 	}
 	return nil
+}
+
+// tinyParams estimates the built-in model's parameter count from its shape
+// flags, in floating point so that no product overflows.
+func tinyParams(o *Options) float64 {
+	h, q, kv := float64(o.Hidden), float64(o.Heads*o.HeadDim), float64(o.KVHeads*o.HeadDim)
+	layer := h*q*2 + h*kv*2 + 3*h*float64(o.Intermediate) + 2*h + 2*float64(o.HeadDim)
+	return float64(o.Layers)*layer + float64(o.Vocab)*h + h
 }
 
 // checkCombos checks flags against each other.
@@ -323,10 +376,43 @@ func checkDataFile(flag, path string) error {
 		return fmt.Errorf("-%s %s: is a directory: give a .jsonl or .parquet file", flag, path)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".jsonl", ".ndjson", ".json", ".parquet":
+	case ".jsonl", ".ndjson", ".json":
+		return checkUTF8(flag, path)
+	case ".parquet":
 		return nil
 	default:
 		return fmt.Errorf("-%s %s: unknown extension %q: give a DAPO-format .jsonl, .json or .parquet file", flag, path, ext)
+	}
+}
+
+// checkUTF8 refuses a JSON data file holding bytes that are not UTF-8: a
+// JSON reader would turn each into U+FFFD and train on the damaged text.
+func checkUTF8(flag, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("-%s %s: %w", flag, path, err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if !utf8.Valid(b) {
+			at := 0
+			for at < len(b) {
+				c, size := utf8.DecodeRune(b[at:])
+				if c == utf8.RuneError && size <= 1 {
+					break
+				}
+				at += size
+			}
+			return fmt.Errorf("-%s %s: line %d is not valid UTF-8 (bad byte 0x%02x at offset %d): convert the file to UTF-8", flag, path, line, b[at], at)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("-%s %s: %w", flag, path, err)
+		}
 	}
 }
 
@@ -342,6 +428,9 @@ func (o *Options) checkOut() error {
 		if f != "" {
 			inputs = append(inputs, f)
 		}
+	}
+	if o.Out == "" {
+		return fmt.Errorf("-out is empty: give the directory that will hold the run directory (the default is runs)")
 	}
 	if st, err := os.Stat(o.Out); err == nil && !st.IsDir() {
 		if err := weights.CheckOutput("-out", o.Out, inputs...); err != nil {

@@ -44,6 +44,9 @@ func Load(path string) (*Tokenizer, error) {
 			return LoadVocabMerges(vocab, merges)
 		}
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("tokenizer: %s: is a directory, not a file: put the model's tokenizer.json there", path)
+	}
 	data, err := readMaybeGzip(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -287,7 +290,7 @@ func parse(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("not a tokenizer.json: %s", jsonProblem(data, err))
 	}
 	if f.Model == nil {
-		return nil, errors.New("not a tokenizer.json: no model")
+		return nil, errors.New(`not a tokenizer.json: it has no "model" field (the tokenizer's vocabulary and merges); give a Hugging Face tokenizer.json`)
 	}
 	m := *f.Model
 	if m.Type == "" && !isNull(m.Merges) {

@@ -27,7 +27,9 @@ type Checkpoint struct {
 // transformers does.
 func OpenDir(dir string) (*Checkpoint, error) {
 	single := filepath.Join(dir, SingleFileName)
-	if st, err := os.Stat(single); err == nil && !st.IsDir() {
+	if st, err := os.Stat(single); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("weights: %s: is a directory, not a safetensors file: put the model's weights file there", single)
+	} else if err == nil {
 		f, err := Open(single)
 		if err != nil {
 			return nil, err

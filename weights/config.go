@@ -60,6 +60,9 @@ var configKeys = map[string]bool{
 
 // LoadConfig reads and validates the config.json at path.
 func LoadConfig(path string) (Config, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return Config{}, fmt.Errorf("weights: %s: is a directory, not a file: put the model's config.json there", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("weights: reading config: %w", err)

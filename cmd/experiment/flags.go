@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -101,6 +102,11 @@ func (c *config) validate(arms string, armsSet bool) error {
 		return fmt.Errorf("-bootstrap %d: need at least 100 replicates", c.Boot)
 	case c.Name == "" || strings.ContainsAny(c.Name, `/\`):
 		return fmt.Errorf("-name %q: need a plain directory name", c.Name)
+	case c.Out == "":
+		return fmt.Errorf("-out is empty: give the directory that will hold the experiment directory (the default is runs)")
+	}
+	if st, err := os.Stat(c.Out); err == nil && !st.IsDir() {
+		return fmt.Errorf("-out %s: is a file: give the directory that will hold the experiment directory", c.Out)
 	}
 	recipe, err := pipeline.ParseFlags(c.Train, io.Discard)
 	if err != nil {

@@ -83,6 +83,21 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// asDirectory copies "m" to dir with the file name replaced by an empty
+// directory of that name.
+func asDirectory(dir, name string) func(t *testing.T) {
+	return func(t *testing.T) {
+		copyModel(t, dir)
+		path := filepath.Join(dir, name)
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(path, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // withConfig copies "m" to dir with config.json fields replaced by JSON
 // values (an empty value removes the field).
 func withConfig(dir string, fields ...string) func(t *testing.T) {
@@ -165,6 +180,8 @@ func generateCases() []errorCase {
 		{"-thinking without -chat", p("-thinking=false"), nil, "-thinking applies with -chat only"},
 		{"stray argument", append(p(), "extra"), nil, `unexpected argument "extra"`},
 		{"unknown flag", p("-steps", "3"), nil, "flag provided but not defined: -steps"},
+		{"-max-new 1e400 (was vague)", p("-max-new", "1e400"), nil, `invalid value "1e400" for flag -max-new: parse error: give a whole number such as 128`},
+		{"-seed -1 (was vague)", p("-seed", "-1"), nil, `for flag -seed: parse error: give a whole number, 0 or more, such as 1`},
 		{"-max-new not a number", p("-max-new", "many"), nil, `invalid value "many" for flag -max-new`},
 		{"-max-new -1 (was a panic)", p("-max-new", "-1"), nil, "-max-new is -1: it must be at least 1"},
 		{"-max-new 0", p("-max-new", "0"), nil, "-max-new is 0"},
@@ -183,6 +200,7 @@ func generateCases() []errorCase {
 		{"-model does not exist", []string{"-model", "nowhere", "-prompt", "hi"}, nil, "nowhere: not a directory"},
 		{"-model is a file", []string{"-model", "m/config.json", "-prompt", "hi"}, nil, "not a directory"},
 		{"model without config.json", []string{"-model", "nocfg", "-prompt", "hi"}, withFile("nocfg", "config.json", "-"), "no config.json"},
+		{"config.json is a directory (was vague)", []string{"-model", "cfgdir", "-prompt", "hi"}, asDirectory("cfgdir", "config.json"), "cfgdir/config.json: is a directory, not a file"},
 		{"config.json not JSON", []string{"-model", "badjson", "-prompt", "hi"}, withFile("badjson", "config.json", "{model_type: qwen3"), "not a valid config.json"},
 		{"config.json of another model", []string{"-model", "llama", "-prompt", "hi"}, withConfig("llama", "model_type", `"llama"`), `model_type is "llama"`},
 		{"config.json hidden_size -16", []string{"-model", "neg", "-prompt", "hi"}, withConfig("neg", "hidden_size", "-16"), `field "hidden_size" is -16`},
@@ -194,6 +212,7 @@ func generateCases() []errorCase {
 		{"config.json untied, weights tied", []string{"-model", "untied", "-prompt", "hi"}, withConfig("untied", "tie_word_embeddings", "false"), `"lm_head.weight" is missing`},
 		{"config.json sliding window on", []string{"-model", "swa", "-prompt", "hi"}, withConfig("swa", "use_sliding_window", "true"), "use_sliding_window is true"},
 		{"model.safetensors missing", []string{"-model", "now", "-prompt", "hi"}, withFile("now", "model.safetensors", "-"), "neither model.safetensors nor"},
+		{"model.safetensors is a directory (was misleading)", []string{"-model", "stdir", "-prompt", "hi"}, asDirectory("stdir", "model.safetensors"), "stdir/model.safetensors: is a directory, not a safetensors file"},
 		{"model.safetensors empty", []string{"-model", "empty", "-prompt", "hi"}, withFile("empty", "model.safetensors", ""), "file is empty"},
 		{"model.safetensors not safetensors", []string{"-model", "text", "-prompt", "hi"}, withFile("text", "model.safetensors", "hello, this is text"), "header length"},
 		{"weight holding NaN", []string{"-model", "nan", "-prompt", "hi", "-max-new", "4"},
@@ -214,6 +233,7 @@ func generateCases() []errorCase {
 		{"-logits in a missing directory", []string{"-model", "m", "-ids", "1", "-logits", "no/out.safetensors"}, nil, "directory no does not exist"},
 		{"-logits is a directory", []string{"-model", "m", "-ids", "1", "-logits", "m"}, nil, "is a directory"},
 		{"-prompt without tokenizer.json", []string{"-model", "notok", "-prompt", "hi"}, withFile("notok", "tokenizer.json", "-"), "holds neither tokenizer.json"},
+		{"tokenizer.json is a directory (was vague)", []string{"-model", "tokdir", "-prompt", "hi"}, asDirectory("tokdir", "tokenizer.json"), "tokdir/tokenizer.json: is a directory, not a file"},
 		{"tokenizer.json not JSON", []string{"-model", "badtok", "-prompt", "hi"}, withFile("badtok", "tokenizer.json", "{"), "not a tokenizer.json"},
 		{"-prompt longer than the positions", []string{"-model", "m", "-prompt", strings.Repeat("s3142=1234 ", 40), "-max-new", "1"}, nil, "more than the model's 64 positions"},
 		{"-max-new past the positions", []string{"-model", "m", "-prompt", "hi", "-max-new", "100"}, nil, "goes past the model's 64 positions"},

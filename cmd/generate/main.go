@@ -31,6 +31,7 @@ import (
 
 	"github.com/frontier-rl/frontier/kernels/device"
 	"github.com/frontier-rl/frontier/model"
+	"github.com/frontier-rl/frontier/pipeline"
 	"github.com/frontier-rl/frontier/sample"
 	"github.com/frontier-rl/frontier/weights"
 )
@@ -73,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.BoolVar(&o.bf16, "bf16", false, "decode with bfloat16 copies of the weights (half the bytes read per token; float32 arithmetic)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return pipeline.ExplainFlagError(fs, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

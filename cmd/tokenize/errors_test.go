@@ -38,6 +38,9 @@ func tokenizeCases() []errorCase {
 		{"line not a JSON string", tok(), "\"ok\"\n[1]\n", "line 2: want a JSON string"},
 		{"line not JSON", tok(), "hello\n", "line 1: want a JSON string such as \"Hello\", found text that is not JSON"},
 		{"empty line", tok(), "\"a\"\n\n", "line 2: want a JSON string such as \"Hello\", found an empty line"},
+		{"byte-order mark (was vague)", tok(), "\xef\xbb\xbf\"hello\"\n", "line 1: starts with a UTF-8 byte-order mark"},
+		{"-decode of 1.0 (was vague)", tok("-decode"), "[5,1.0]\n", "line 1: element 1 is spelt 1.0: write token ids as plain whole numbers"},
+		{"-tokenizer is a config.json (was vague)", []string{"-tokenizer", "config.json"}, "", `has no "model" field`},
 		{"invalid UTF-8", tok(), "\"ok\"\n\"caf\xe9\"\n", "line 2: not valid UTF-8 (bad byte at offset 4)"},
 		{"lone surrogate escape", tok(), "\"\\ud800x\"\n", "line 1: the string holds a lone UTF-16 surrogate"},
 		{"-decode of a string", tok("-decode"), "\"x\"\n", "line 1: want a JSON array of token ids such as [9707,1879], found a string"},
@@ -74,6 +77,7 @@ func TestErrorTable(t *testing.T) {
 		}
 	}
 	write("wordpiece.json", strings.Replace(string(b), `"type": "BPE"`, `"type": "WordPiece"`, 1))
+	write("config.json", `{"model_type": "qwen3", "vocab_size": 260}`)
 	write("in.jsonl", "\"hello\"\n")
 	write("ids.jsonl", "[1]\n")
 	if err := os.Mkdir("empty", 0o755); err != nil {

@@ -176,6 +176,9 @@ func convert(tok *tokenizer.Tokenizer, o options, in io.Reader, out io.Writer) e
 	var buf []byte
 	n := 1
 	for ; sc.Scan(); n++ {
+		if n == 1 && bytes.HasPrefix(sc.Bytes(), []byte("\xef\xbb\xbf")) {
+			return fmt.Errorf("line 1: starts with a UTF-8 byte-order mark (EF BB BF): save the input without one")
+		}
 		if !utf8.Valid(sc.Bytes()) {
 			return fmt.Errorf("line %d: not valid UTF-8 (bad byte at offset %d): the input must be UTF-8 JSON", n, invalidAt(sc.Bytes()))
 		}
@@ -266,6 +269,15 @@ func jsonKind(line []byte) string {
 	return "a number"
 }
 
+// rawElement returns element i of a JSON array as the line spells it.
+func rawElement(line []byte, i int) string {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(line, &raw); err != nil || i >= len(raw) {
+		return "?"
+	}
+	return string(raw[i])
+}
+
 // whyNotIDs explains why a line is not a JSON array of token ids.
 func whyNotIDs(line []byte) string {
 	const want = "want a JSON array of token ids such as [9707,1879]"
@@ -274,6 +286,12 @@ func whyNotIDs(line []byte) string {
 		return fmt.Sprintf("%s, found %s", want, jsonKind(line))
 	}
 	for i, v := range vals {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 {
+			if raw := rawElement(line, i); strings.ContainsAny(raw, ".eE") {
+				// A whole value that json.Unmarshal refuses as an id.
+				return fmt.Sprintf("element %d is spelt %s: write token ids as plain whole numbers, without a decimal point or exponent", i, raw)
+			}
+		}
 		f, ok := v.(float64)
 		if !ok || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
 			b, _ := json.Marshal(v)
