@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"io"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/frontier-rl/frontier/internal/errdoc"
 	"github.com/frontier-rl/frontier/tokenizer"
 )
 
@@ -163,54 +163,16 @@ func TestOutFile(t *testing.T) {
 
 // docRow formats one case as a Markdown table row.
 func docRow(input string, args []string, stdin, msg string) string {
-	var shown []string
-	for _, a := range args {
-		if q := strconv.Quote(a); a == "" || strings.ContainsAny(a, " ,") || q[1:len(q)-1] != a {
-			a = q
-		}
-		shown = append(shown, a)
-	}
-	cmd := strings.Join(shown, " ")
+	cmd := errdoc.Args(args, 0)
 	if stdin != "" {
 		cmd += " < " + strconv.Quote(stdin)
 	}
-	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-	return "| " + cell(input) + " | `" + cell(cmd) + "` | " + cell(msg) + " |"
+	return errdoc.Row(errdoc.Cell(input), "`"+errdoc.Cell(cmd)+"`", errdoc.Cell(msg))
 }
 
-// docDir is the repository's docs directory, found before any test
-// changes the working directory.
-var docDir = func() string {
-	abs, err := filepath.Abs(filepath.Join("..", "..", "docs"))
-	if err != nil {
-		panic(err)
-	}
-	return abs
-}()
-
-// syncDoc compares the rows with the section of docs/errors.md between
-// the markers for cmd, or rewrites it with -update-doc.
+// syncDoc compares the rows with this command's section of docs/errors.md,
+// or rewrites it with -update-doc.
 func syncDoc(t *testing.T, cmd string, rows []string) {
 	t.Helper()
-	path := filepath.Join(docDir, "errors.md")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	begin, end := "<!-- "+cmd+" table: begin -->\n", "<!-- "+cmd+" table: end -->"
-	i, j := bytes.Index(b, []byte(begin)), bytes.Index(b, []byte(end))
-	if i < 0 || j < i {
-		t.Fatalf("%s: no %q ... %q markers", path, begin, end)
-	}
-	table := "| Bad input | Arguments and standard input | Error (exit status 1) |\n|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
-	if *updateDoc {
-		out := append(append(append([]byte{}, b[:i+len(begin)]...), table...), b[j:]...)
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if got := string(b[i+len(begin) : j]); got != table {
-		t.Errorf("%s is out of date for %s (%d cases): run go test ./cmd/%s -run TestErrorTable -update-doc", path, cmd, len(rows), cmd)
-	}
+	errdoc.Sync(t, cmd, "| Bad input | Arguments and standard input | Error (exit status 1) |\n|---|---|---|\n", rows, *updateDoc)
 }
