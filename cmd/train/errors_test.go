@@ -89,8 +89,8 @@ func fixtures(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // stops at the first SFT step, after saving a checkpoint
 	var stderr bytes.Buffer
-	if code := execute(ctx, append([]string{"-out", ".", "-name", "r"}, tinyRun...), io.Discard, &stderr); code != 0 {
-		t.Fatalf("making the run directory r: exit %d: %s", code, stderr.String())
+	if code := execute(ctx, append([]string{"-out", ".", "-name", "r"}, tinyRun...), io.Discard, &stderr); code != 130 {
+		t.Fatalf("making the run directory r: exit %d, want 130 (interrupted): %s", code, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join("r", "latest")); err != nil {
 		t.Fatalf("the run directory r has no checkpoint: %v", err)

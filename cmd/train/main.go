@@ -42,7 +42,8 @@ func main() {
 // execute is the command: it parses args, joins the world this process
 // was launched into, if any, checks every flag and file, runs, and returns
 // the exit status: 0; 2 for flags that do not parse or a world that cannot
-// be joined; 1 for any other error, which it prints to stderr as one line.
+// be joined; 130 when a signal stopped the run (after its checkpoint); 1 for
+// any other error, which it prints to stderr as one line.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := pipeline.ParseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +76,12 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "train:", err)
 		}
 		return 1
+	}
+	if ctx.Err() != nil {
+		// A signal stopped the run after it saved a checkpoint: a script
+		// must still see that the run did not finish.
+		fmt.Fprintln(stderr, "train: interrupted: the run saved a checkpoint; continue it with -resume and its run directory")
+		return 130
 	}
 	return 0
 }
