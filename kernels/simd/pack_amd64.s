@@ -43,7 +43,7 @@ TEXT ·packA6AVX2(SB), NOSPLIT, $0-36
 	MOVQ  ld+16(FP), DX
 	SHLQ  $2, DX
 	MOVQ  kc+24(FP), CX
-	MOVSS alpha+32(FP), X15
+	VMOVSS alpha+32(FP), X15
 	LEAQ  (SI)(DX*1), R8
 	LEAQ  (R8)(DX*1), R9
 	LEAQ  (R9)(DX*1), R10

@@ -129,9 +129,9 @@ loop1:
 	JNZ  loop1
 
 store:
-	MOVSS   beta+40(FP), X0
+	VMOVSS  beta+40(FP), X0
 	VXORPS  X1, X1, X1
-	UCOMISS X1, X0
+	VUCOMISS X1, X0
 	JNE     withbeta
 	JPS     withbeta
 	STORE16(Y4, Y5)

@@ -211,7 +211,7 @@ dot1:
 	JMP         dot1
 
 dotdone:
-	MOVSS X0, ret+48(FP)
+	VMOVSS X0, ret+48(FP)
 	VZEROUPPER
 	RET
 
@@ -358,7 +358,7 @@ maxred:
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0xB1, X0, X1
 	VMAXPS       X1, X0, X0
-	MOVSS        X0, ret+24(FP)
+	VMOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -497,8 +497,8 @@ essloop:
 essred:
 	HSUM8(Y4, X4, X1)
 	HSUM8(Y5, X5, X1)
-	MOVSS X4, s+56(FP)
-	MOVSS X5, w+60(FP)
+	VMOVSS X4, s+56(FP)
+	VMOVSS X5, w+60(FP)
 	VZEROUPPER
 	RET
 
@@ -830,6 +830,6 @@ bdot1:
 	JMP         bdot1
 
 bdotdone:
-	MOVSS X0, ret+48(FP)
+	VMOVSS X0, ret+48(FP)
 	VZEROUPPER
 	RET
