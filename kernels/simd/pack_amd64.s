@@ -37,23 +37,79 @@ rowsdone:
 //			dst[p*6+i] = alpha * src[i*ld+p]
 //		}
 //	}
+//
+// Eight columns at a time: the six rows' 8-float pieces are scaled and
+// transposed in registers (rows 6 and 7 of the 8x8 transpose are filler), and
+// column p is stored as 8 floats at dst[p*6:], whose last two the store of
+// column p+1 overwrites. The vector loop stops before the last column, so
+// that every overhanging pair is overwritten (by the next block or the
+// scalar tail) and no store passes dst[kc*6-1].
 TEXT ·packA6AVX2(SB), NOSPLIT, $0-36
-	MOVQ  dst+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  ld+16(FP), DX
-	SHLQ  $2, DX
-	MOVQ  kc+24(FP), CX
-	VMOVSS alpha+32(FP), X15
-	LEAQ  (SI)(DX*1), R8
-	LEAQ  (R8)(DX*1), R9
-	LEAQ  (R9)(DX*1), R10
-	LEAQ  (R10)(DX*1), R11
-	LEAQ  (R11)(DX*1), R12
-	XORQ  AX, AX
-	TESTQ CX, CX
-	JZ    a6done
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         ld+16(FP), DX
+	SHLQ         $2, DX
+	MOVQ         kc+24(FP), CX
+	VBROADCASTSS alpha+32(FP), Y15
+	LEAQ         (SI)(DX*1), R8
+	LEAQ         (R8)(DX*1), R9
+	LEAQ         (R9)(DX*1), R10
+	LEAQ         (R10)(DX*1), R11
+	LEAQ         (R11)(DX*1), R12
+	XORQ         AX, AX
+	TESTQ        CX, CX
+	JZ           a6done
 
-a6loop:
+	// BX = (kc-1) rounded down to a multiple of 8: columns [0, BX) go by eights.
+	MOVQ  CX, BX
+	SUBQ  $1, BX
+	ANDQ  $-8, BX
+	TESTQ BX, BX
+	JZ    a6tail
+
+a6vec:
+	VMULPS     (SI)(AX*4), Y15, Y0
+	VMULPS     (R8)(AX*4), Y15, Y1
+	VMULPS     (R9)(AX*4), Y15, Y2
+	VMULPS     (R10)(AX*4), Y15, Y3
+	VMULPS     (R11)(AX*4), Y15, Y4
+	VMULPS     (R12)(AX*4), Y15, Y5
+	VUNPCKLPS  Y1, Y0, Y6     // r0 r1 interleaved, columns 0,1 | 4,5
+	VUNPCKHPS  Y1, Y0, Y7     // columns 2,3 | 6,7
+	VUNPCKLPS  Y3, Y2, Y8
+	VUNPCKHPS  Y3, Y2, Y9
+	VUNPCKLPS  Y5, Y4, Y10
+	VUNPCKHPS  Y5, Y4, Y11
+	VSHUFPS    $0x44, Y8, Y6, Y0    // rows 0-3 of column 0 | 4
+	VSHUFPS    $0xEE, Y8, Y6, Y1    // column 1 | 5
+	VSHUFPS    $0x44, Y9, Y7, Y2    // column 2 | 6
+	VSHUFPS    $0xEE, Y9, Y7, Y3    // column 3 | 7
+	VSHUFPS    $0x44, Y10, Y10, Y4  // rows 4-5 (and filler) of column 0 | 4
+	VSHUFPS    $0xEE, Y10, Y10, Y5
+	VSHUFPS    $0x44, Y11, Y11, Y6
+	VSHUFPS    $0xEE, Y11, Y11, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8    // column 0
+	VPERM2F128 $0x20, Y5, Y1, Y9    // column 1
+	VPERM2F128 $0x20, Y6, Y2, Y10   // column 2
+	VPERM2F128 $0x20, Y7, Y3, Y11   // column 3
+	VPERM2F128 $0x31, Y4, Y0, Y12   // column 4
+	VPERM2F128 $0x31, Y5, Y1, Y13   // column 5
+	VPERM2F128 $0x31, Y6, Y2, Y14   // column 6
+	VPERM2F128 $0x31, Y7, Y3, Y0    // column 7
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, 24(DI)
+	VMOVUPS    Y10, 48(DI)
+	VMOVUPS    Y11, 72(DI)
+	VMOVUPS    Y12, 96(DI)
+	VMOVUPS    Y13, 120(DI)
+	VMOVUPS    Y14, 144(DI)
+	VMOVUPS    Y0, 168(DI)
+	ADDQ       $192, DI
+	ADDQ       $8, AX
+	CMPQ       AX, BX
+	JLT        a6vec
+
+a6tail:
 	VMULSS (SI)(AX*4), X15, X0
 	VMULSS (R8)(AX*4), X15, X1
 	VMULSS (R9)(AX*4), X15, X2
@@ -69,7 +125,8 @@ a6loop:
 	ADDQ   $24, DI
 	INCQ   AX
 	CMPQ   AX, CX
-	JLT    a6loop
+	JLT    a6tail
 
 a6done:
+	VZEROUPPER
 	RET

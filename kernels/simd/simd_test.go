@@ -365,7 +365,7 @@ func TestSgemmPublic(t *testing.T) {
 // their Go versions, on guarded buffers.
 func TestPack(t *testing.T) {
 	r := newRand(13)
-	for _, kc := range []int{1, 2, 7, 64, 255, 256} {
+	for _, kc := range []int{1, 2, 7, 8, 9, 15, 16, 17, 64, 255, 256} {
 		const ld = 300
 		src := kerneltest.NewInput(randVec(r, max(kc, 6)*ld+16, -1, 1))
 		got, want := kerneltest.NewGuarded(make([]float32, kc*16)), make([]float32, kc*16)
