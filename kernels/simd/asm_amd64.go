@@ -153,6 +153,12 @@ func siluAVX2(dst, x []float32)
 //go:noescape
 func packRows16AVX2(dst, src *float32, ld, rows int)
 
+// packB16TAVX2 packs 16 rows, ld apart, column by column, for kc8 a
+// multiple of 8: dst[p*16+j] = src[j*ld+p].
+//
+//go:noescape
+func packB16TAVX2(dst, src *float32, ld, kc8 int)
+
 // packA6AVX2 packs six rows, ld apart, column by column, scaled:
 //
 //	for p := 0; p < kc; p++ {

@@ -165,6 +165,21 @@ func packRows16(dst, src []float32, ld, rows int) {
 	packRows16AVX2(&dst[0], &src[0], ld, rows)
 }
 
+// packB16T is packB16TGo, its columns in eights in assembly when available.
+func packB16T(b []float32, ldb, kc int, d []float32) {
+	kc8 := kc &^ 7
+	if !useAVX2 || kc8 == 0 {
+		packB16TGo(b, ldb, kc, d)
+		return
+	}
+	_ = d[kc*16-1]
+	_ = b[15*ldb+kc-1]
+	packB16TAVX2(&d[0], &b[0], ldb, kc8)
+	if kc8 < kc {
+		packB16TGo(b[kc8:], ldb, kc-kc8, d[kc8*16:])
+	}
+}
+
 // packA6N is packA6NGo, in assembly when available.
 func packA6N(dst, src []float32, ld, kc int, alpha float32) {
 	if !useAVX2 || kc == 0 {

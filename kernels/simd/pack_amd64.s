@@ -130,3 +130,91 @@ a6tail:
 a6done:
 	VZEROUPPER
 	RET
+
+// func packB16TAVX2(dst, src *float32, ld, kc8 int)
+//
+// For kc8 a multiple of 8:
+//
+//	for j := 0; j < 16; j++ {
+//		for p := 0; p < kc8; p++ {
+//			dst[p*16+j] = src[j*ld+p]
+//		}
+//	}
+//
+// Rows 0-7, then rows 8-15, go through 8x8 transposes in registers.
+TEXT ·packB16TAVX2(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  ld+16(FP), DX
+	SHLQ  $2, DX
+	MOVQ  kc8+24(FP), CX
+	TESTQ CX, CX
+	JZ    b16done
+	MOVQ  $2, R15
+
+b16half:
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	LEAQ (R13)(DX*1), BX
+	MOVQ DI, R14
+	XORQ AX, AX
+
+b16loop:
+	VMOVUPS    (SI)(AX*4), Y0
+	VMOVUPS    (R8)(AX*4), Y1
+	VMOVUPS    (R9)(AX*4), Y2
+	VMOVUPS    (R10)(AX*4), Y3
+	VMOVUPS    (R11)(AX*4), Y4
+	VMOVUPS    (R12)(AX*4), Y5
+	VMOVUPS    (R13)(AX*4), Y6
+	VMOVUPS    (BX)(AX*4), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xEE, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (R14)
+	VMOVUPS    Y9, 64(R14)
+	VMOVUPS    Y10, 128(R14)
+	VMOVUPS    Y11, 192(R14)
+	VMOVUPS    Y12, 256(R14)
+	VMOVUPS    Y13, 320(R14)
+	VMOVUPS    Y14, 384(R14)
+	VMOVUPS    Y15, 448(R14)
+	ADDQ       $512, R14
+	ADDQ       $8, AX
+	CMPQ       AX, CX
+	JLT        b16loop
+
+	// The second half: rows 8-15 into floats 8-15 of each column.
+	LEAQ (BX)(DX*1), SI
+	ADDQ $32, DI
+	DECQ R15
+	JNZ  b16half
+
+b16done:
+	VZEROUPPER
+	RET

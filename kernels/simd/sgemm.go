@@ -422,10 +422,10 @@ func packB(transB bool, b []float32, ldb, pc, kc, jc, nc, nr int, dst []float32)
 	}
 }
 
-// packB16T packs 16 rows of a transposed B (row j at b[j*ldb:], kc long)
+// packB16TGo packs 16 rows of a transposed B (row j at b[j*ldb:], kc long)
 // into d[p*16+j], four rows at a time so that each pass reads four streams
 // and writes one.
-func packB16T(b []float32, ldb, kc int, d []float32) {
+func packB16TGo(b []float32, ldb, kc int, d []float32) {
 	d = d[:kc*16]
 	for j := 0; j < 16; j += 4 {
 		r0 := b[j*ldb : j*ldb+kc]

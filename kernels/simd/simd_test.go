@@ -367,7 +367,7 @@ func TestPack(t *testing.T) {
 	r := newRand(13)
 	for _, kc := range []int{1, 2, 7, 8, 9, 15, 16, 17, 64, 255, 256} {
 		const ld = 300
-		src := kerneltest.NewInput(randVec(r, max(kc, 6)*ld+16, -1, 1))
+		src := kerneltest.NewInput(randVec(r, max(kc, 16)*ld+16, -1, 1))
 		got, want := kerneltest.NewGuarded(make([]float32, kc*16)), make([]float32, kc*16)
 		packRows16(got.Data, src.Data, ld, kc)
 		packRows16Go(want, src.Data, ld, kc)
@@ -375,6 +375,15 @@ func TestPack(t *testing.T) {
 		for i := range want {
 			if got.Data[i] != want[i] {
 				t.Fatalf("packRows16 kc=%d: [%d] = %v, want %v", kc, i, got.Data[i], want[i])
+			}
+		}
+		got = kerneltest.NewGuarded(make([]float32, kc*16))
+		packB16T(src.Data, ld, kc, got.Data)
+		packB16TGo(src.Data, ld, kc, want)
+		guardCheck(t, fmt.Sprintf("packB16T kc=%d", kc), map[string]kerneltest.Checker{"src": src, "dst": got})
+		for i := range want {
+			if got.Data[i] != want[i] {
+				t.Fatalf("packB16T kc=%d: [%d] = %v, want %v", kc, i, got.Data[i], want[i])
 			}
 		}
 		got, want = kerneltest.NewGuarded(make([]float32, kc*6)), want[:kc*6]
