@@ -291,4 +291,18 @@ func benchDecode(b *testing.B, bc benchConfig, batch int, bf16 bool) {
 		decodeSec += (b.Elapsed() - start).Seconds()
 	}
 	b.ReportMetric(float64(batch*newTokens*b.N)/decodeSec, "tokens/s")
+	perWeight := 4.0
+	if bf16 {
+		perWeight = 2
+	}
+	b.ReportMetric(float64(matrixWeights(bc.cfg))*perWeight/1e6, "weightMB/step")
+}
+
+// matrixWeights is the number of weights in the matrices one decoding step
+// reads in full: every layer's projections and the output head (the
+// embedding table is only indexed). The norms' vectors are left out.
+func matrixWeights(c weights.Config) int {
+	q, kv := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	layer := c.HiddenSize*q + 2*c.HiddenSize*kv + q*c.HiddenSize + 3*c.HiddenSize*c.IntermediateSize
+	return c.NumHiddenLayers*layer + c.VocabSize*c.HiddenSize
 }

@@ -52,14 +52,23 @@ echo "== machine, again"
 "$work/probe" "$THREADS" | tee "$work/probe2.txt"
 
 echo "== ratios (medians, same run, $THREADS threads)"
-/usr/bin/python3 - "$work/go.txt" "$work/torch.json" <<'EOPY'
+/usr/bin/python3 - "$work/go.txt" "$work/torch.json" "$THREADS" "$work/probe1.txt" "$work/probe2.txt" <<'EOPY'
 import json, re, statistics, sys
 
-go = {}
+go, mb = {}, {}
 for line in open(sys.argv[1]):
     m = re.match(r"Benchmark(\S+?)(-\d+)?\s+\d+\s+.*?([\d.]+) tokens/s", line)
     if m:
         go.setdefault(m.group(1), []).append(float(m.group(3)))
+        w = re.search(r"([\d.]+) weightMB/step", line)
+        if w:
+            mb[m.group(1)] = float(w.group(1))
+bw = []
+for f in sys.argv[4:6]:
+    for line in open(f):
+        b = re.match(r"read_bandwidth threads=%s ([\d.]+) GB/s" % sys.argv[3], line)
+        if b:
+            bw.append(float(b.group(1)))
 torch = json.load(open(sys.argv[2]))
 rows = [
     ("tiny forward+backward tokens/s", "ModelTrain/tiny", "train_tiny", "fwd_bwd_tokens_per_s_median"),
@@ -77,6 +86,15 @@ for name, gk, tk, field in rows:
 for gk in sorted(go):
     if gk.startswith("ModelDecode/tiny"):
         print("frontier %s: %.1f tokens/s (no PyTorch counterpart)" % (gk, statistics.median(go[gk])))
+# Batch-1 decoding reads every weight matrix once per token, so the read
+# bandwidth bounds it: roofline tokens/s = bandwidth / weight bytes per step.
+# The higher of the two bandwidth probes gives the stricter roofline.
+for gk in sorted(go):
+    if "/batch=1" in gk and gk in mb and bw:
+        roof = max(bw) * 1e3 / mb[gk]
+        f = statistics.median(go[gk])
+        print("frontier %s: %.1f tokens/s = %.0f%% of the roofline %.1f tokens/s (%.1f MB of weights per token, read bandwidth %.1f GB/s at %s threads, the higher of the two probes)"
+              % (gk, f, 100 * f / roof, roof, mb[gk], max(bw), sys.argv[3]))
 for gk in sorted(go):
     if gk.endswith("/bf16") and gk[:-len("/bf16")] in go:
         f, h = statistics.median(go[gk[:-len("/bf16")]]), statistics.median(go[gk])
