@@ -90,7 +90,7 @@ for gk in sorted(go):
 # bandwidth bounds it: roofline tokens/s = bandwidth / weight bytes per step.
 # The higher of the two bandwidth probes gives the stricter roofline.
 for gk in sorted(go):
-    if "/batch=1" in gk and gk in mb and bw:
+    if "/batch=1" in gk and gk in mb and mb[gk] > 64 and bw:  # weights larger than the caches
         roof = max(bw) * 1e3 / mb[gk]
         f = statistics.median(go[gk])
         print("frontier %s: %.1f tokens/s = %.0f%% of the roofline %.1f tokens/s (%.1f MB of weights per token, read bandwidth %.1f GB/s at %s threads, the higher of the two probes)"

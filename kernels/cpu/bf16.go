@@ -45,7 +45,7 @@ func (c *Backend) GemmBF16(m, n, k int, x, w kernels.Buffer, accumulate bool, y 
 		panic(fmt.Sprintf("cpu: GemmBF16 %dx%dx%d with buffers of %d, %d, %d elements", m, n, k, len(X), len(W), len(Y)))
 	}
 	if m <= bf16DotRows {
-		c.parallelWork(n, max(1, (1<<14)/max(k, 1)), m*n*k, func(lo, hi int) {
+		c.parallelWork(n, max(1, (1<<16)/max(k, 1)), m*n*k, func(lo, hi int) {
 			for j := lo; j < hi; j++ {
 				wr := W[j*k : (j+1)*k]
 				for i := 0; i < m; i++ {
