@@ -159,6 +159,12 @@ func packRows16AVX2(dst, src *float32, ld, rows int)
 //go:noescape
 func packB16TAVX2(dst, src *float32, ld, kc8 int)
 
+// packA6TAVX2 packs six columns of a row-major A (A^T stored), ld apart:
+// dst[p*6+i] = alpha*src[p*ld+i].
+//
+//go:noescape
+func packA6TAVX2(dst, src *float32, ld, kc int, alpha float32)
+
 // packA6AVX2 packs six rows, ld apart, column by column, scaled:
 //
 //	for p := 0; p < kc; p++ {

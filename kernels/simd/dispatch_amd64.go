@@ -180,6 +180,17 @@ func packB16T(b []float32, ldb, kc int, d []float32) {
 	}
 }
 
+// packA6T is packA6TGo, in assembly when available.
+func packA6T(dst, src []float32, ld, kc int, alpha float32) {
+	if !useAVX2 || kc == 0 {
+		packA6TGo(dst, src, ld, kc, alpha)
+		return
+	}
+	_ = dst[kc*6-1]
+	_ = src[(kc-1)*ld+5]
+	packA6TAVX2(&dst[0], &src[0], ld, kc, alpha)
+}
+
 // packA6N is packA6NGo, in assembly when available.
 func packA6N(dst, src []float32, ld, kc int, alpha float32) {
 	if !useAVX2 || kc == 0 {

@@ -22,6 +22,7 @@ func expSubSums(dst, x []float32, m float32) (s, w float32) { return expSubSumsG
 
 func packRows16(dst, src []float32, ld, rows int)           { packRows16Go(dst, src, ld, rows) }
 func packA6N(dst, src []float32, ld, kc int, alpha float32) { packA6NGo(dst, src, ld, kc, alpha) }
+func packA6T(dst, src []float32, ld, kc int, alpha float32) { packA6TGo(dst, src, ld, kc, alpha) }
 func packB16T(b []float32, ldb, kc int, d []float32)        { packB16TGo(b, ldb, kc, d) }
 
 func dotRows(dst, x, a []float32, ld int)             { dotRowsGo(dst, x, a, ld) }

@@ -218,3 +218,36 @@ b16loop:
 b16done:
 	VZEROUPPER
 	RET
+
+// func packA6TAVX2(dst, src *float32, ld, kc int, alpha float32)
+//
+//	for p := 0; p < kc; p++ {
+//		for i := 0; i < 6; i++ {
+//			dst[p*6+i] = alpha * src[p*ld+i]
+//		}
+//	}
+//
+// Six floats per column: four and two, scaled in xmm registers.
+TEXT ·packA6TAVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         ld+16(FP), DX
+	SHLQ         $2, DX
+	MOVQ         kc+24(FP), CX
+	VBROADCASTSS alpha+32(FP), X15
+	TESTQ        CX, CX
+	JZ           a6tdone
+
+a6tloop:
+	VMULPS  (SI), X15, X0
+	VMOVSD  16(SI), X1
+	VMULPS  X1, X15, X1
+	VMOVUPS X0, (DI)
+	VMOVSD  X1, 16(DI)
+	ADDQ    DX, SI
+	ADDQ    $24, DI
+	DECQ    CX
+	JNZ     a6tloop
+
+a6tdone:
+	RET

@@ -482,15 +482,20 @@ func packA(transA bool, a []float32, lda, ic, mc, pc, kc, mr int, alpha float32,
 func packA6(transA bool, a []float32, lda, i0, pc, kc int, alpha float32, d []float32) {
 	d = d[:kc*6]
 	if transA {
-		for p := 0; p < kc; p++ {
-			o := (pc+p)*lda + i0
-			s := (*[6]float32)(a[o : o+6])
-			q := (*[6]float32)(d[p*6 : p*6+6])
-			q[0], q[1], q[2], q[3], q[4], q[5] = alpha*s[0], alpha*s[1], alpha*s[2], alpha*s[3], alpha*s[4], alpha*s[5]
-		}
+		packA6T(d, a[pc*lda+i0:], lda, kc, alpha)
 		return
 	}
 	packA6N(d, a[i0*lda+pc:], lda, kc, alpha)
+}
+
+// packA6TGo packs six columns, ld apart, of a stored Aᵀ:
+// dst[p*6+i] = alpha*src[p*ld+i].
+func packA6TGo(dst, src []float32, ld, kc int, alpha float32) {
+	for p := 0; p < kc; p++ {
+		s := (*[6]float32)(src[p*ld : p*ld+6])
+		q := (*[6]float32)(dst[p*6 : p*6+6])
+		q[0], q[1], q[2], q[3], q[4], q[5] = alpha*s[0], alpha*s[1], alpha*s[2], alpha*s[3], alpha*s[4], alpha*s[5]
+	}
 }
 
 // packRows16Go copies rows of 16 floats, ld apart, into dst back to back:

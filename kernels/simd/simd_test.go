@@ -387,6 +387,15 @@ func TestPack(t *testing.T) {
 			}
 		}
 		got, want = kerneltest.NewGuarded(make([]float32, kc*6)), want[:kc*6]
+		packA6T(got.Data, src.Data, ld, kc, -1.5)
+		packA6TGo(want, src.Data, ld, kc, -1.5)
+		guardCheck(t, fmt.Sprintf("packA6T kc=%d", kc), map[string]kerneltest.Checker{"src": src, "dst": got})
+		for i := range want {
+			if got.Data[i] != want[i] {
+				t.Fatalf("packA6T kc=%d: [%d] = %v, want %v", kc, i, got.Data[i], want[i])
+			}
+		}
+		got = kerneltest.NewGuarded(make([]float32, kc*6))
 		packA6N(got.Data, src.Data, ld, kc, -1.5)
 		packA6NGo(want, src.Data, ld, kc, -1.5)
 		guardCheck(t, fmt.Sprintf("packA6N kc=%d", kc), map[string]kerneltest.Checker{"src": src, "dst": got})
