@@ -29,6 +29,7 @@ func (b buf) Len() int { return len(b) }
 // Backend is the CPU implementation of kernels.Backend.
 type Backend struct {
 	threads int
+	pool    *par.Pool       // the goroutines of every parallel loop
 	ws      *simd.Workspace // GEMM packing buffers, reused between calls
 	// minWork is the work (in multiply-adds) below which an op with
 	// parallelWork runs on the calling goroutine alone (the benchmarks set it
@@ -48,7 +49,8 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{threads: threads, ws: new(simd.Workspace), minWork: minParallelWork}
+	pool := par.NewPool(threads)
+	return &Backend{threads: threads, pool: pool, ws: simd.NewWorkspace(pool), minWork: minParallelWork}
 }
 
 // Threads is the number of goroutines the backend uses.
@@ -105,7 +107,7 @@ func (c *Backend) Fill(dst kernels.Buffer, v float32) {
 // on n and grain, so a computation whose chunks write disjoint outputs is
 // deterministic.
 func (c *Backend) parallel(n, grain int, fn func(lo, hi int)) {
-	par.Range(n, grain, c.threads, fn)
+	c.pool.Range(n, grain, c.threads, fn)
 }
 
 // parallelWork is parallel for an op whose chunks together cost work
@@ -117,7 +119,7 @@ func (c *Backend) parallelWork(n, grain, work int, fn func(lo, hi int)) {
 	if work < c.minWork {
 		threads = 1
 	}
-	par.Range(n, grain, threads, fn)
+	c.pool.Range(n, grain, threads, fn)
 }
 
 // grainRows picks a chunk size in rows so that a chunk holds about 16K

@@ -16,13 +16,11 @@ import (
 // must not depend on it. With one thread or one chunk it runs inline and
 // starts no goroutine.
 func For(chunks, threads int, fn func(ci int)) {
-	workers := min(threads, chunks)
-	if workers <= 1 {
-		for ci := 0; ci < chunks; ci++ {
-			fn(ci)
-		}
-		return
-	}
+	(*Pool)(nil).For(chunks, threads, fn)
+}
+
+// spawnFor is For on workers fresh goroutines (workers <= chunks).
+func spawnFor(chunks, workers int, fn func(ci int)) {
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -48,12 +46,5 @@ func For(chunks, threads int, fn func(ci int)) {
 // Range runs fn(lo, hi) over [0, n) cut into chunks of grain elements (the
 // last may be shorter), through For.
 func Range(n, grain, threads int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	grain = max(grain, 1)
-	For((n+grain-1)/grain, threads, func(ci int) {
-		lo := ci * grain
-		fn(lo, min(lo+grain, n))
-	})
+	(*Pool)(nil).Range(n, grain, threads, fn)
 }

@@ -38,6 +38,19 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 type Workspace struct {
 	mu   sync.Mutex
 	free [numPools][][]float32
+	pool *par.Pool // the products' goroutines (nil: fresh ones per product)
+}
+
+// NewWorkspace returns a workspace whose products run their goroutines on
+// pool (which may be nil).
+func NewWorkspace(pool *par.Pool) *Workspace { return &Workspace{pool: pool} }
+
+// loops is the pool products on ws run on (nil for a nil ws).
+func (ws *Workspace) loops() *par.Pool {
+	if ws == nil {
+		return nil
+	}
+	return ws.pool
 }
 
 // The kinds of buffer a Workspace keeps.
@@ -134,7 +147,7 @@ func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 // the micro-kernel sp for the blocked path (the tests run every kernel).
 func sgemmWith(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	if m < skinnyM && !(transA && transB) {
-		sgemmSkinny(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+		sgemmSkinny(ws.loops(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 		return
 	}
 	sgemmBlocked(ws, sp, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
@@ -315,7 +328,7 @@ func sgemmBlocked(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int,
 	}
 	// One chunk per goroutine: each blocks at the barrier inside its chunk,
 	// so no goroutine takes a second one and all run at once.
-	par.For(threads, threads, worker)
+	ws.loops().For(threads, threads, worker)
 }
 
 // barrier is a reusable rendezvous of n goroutines. A waiter spins briefly

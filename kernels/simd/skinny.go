@@ -22,7 +22,7 @@ const (
 // packing, over fixed column chunks of C, several in parallel. When B is
 // [k,n], C's rows are updated by Axpy over p in increasing order; when B is
 // [n,k] (and A is not transposed), each element is alpha*Dot(A row, B row).
-func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+func sgemmSkinny(pool *par.Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	aAt := func(i, p int) float32 {
 		if transA {
 			return a[p*lda+i]
@@ -31,7 +31,7 @@ func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	}
 	if !transB {
 		chunks := (n + skinnyColsNN - 1) / skinnyColsNN
-		par.For(chunks, threads, func(ci int) {
+		pool.For(chunks, threads, func(ci int) {
 			j0 := ci * skinnyColsNN
 			j1 := min(j0+skinnyColsNN, n)
 			for i := 0; i < m; i++ {
@@ -47,7 +47,7 @@ func sgemmSkinny(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		return
 	}
 	chunks := (n + skinnyColsNT - 1) / skinnyColsNT
-	par.For(chunks, threads, func(ci int) {
+	pool.For(chunks, threads, func(ci int) {
 		j0 := ci * skinnyColsNT
 		j1 := min(j0+skinnyColsNT, n)
 		for j := j0; j < j1; j++ {
