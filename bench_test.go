@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/frontier-rl/frontier/kernels/cpu"
+	"github.com/frontier-rl/frontier/kernels/par"
 	"github.com/frontier-rl/frontier/kernels/simd"
 	"github.com/frontier-rl/frontier/model"
 	"github.com/frontier-rl/frontier/weights"
@@ -102,7 +103,7 @@ func BenchmarkSgemm(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/threads=%d", s.name, threads), func(b *testing.B) {
 				a, lda, bb, ldb, c := sgemmOperands(s)
-				var ws simd.Workspace
+				ws := simd.NewWorkspace(par.NewPool(threads))
 				ws.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n, threads)
 				b.ResetTimer()
 				for range b.N {

@@ -160,6 +160,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/frontier-rl/frontier/kernels/par"
 	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
@@ -198,7 +199,8 @@ func main() {
 		shape{"gateupNT_512x1024x3072", 512, 1024, 3072, false, true},
 		shape{"gateupTN_1024x3072x512", 1024, 3072, 512, true, false})
 	impl := gonum.Implementation{}
-	var ws simd.Workspace // frontier's packing buffers, reused as the CPU backend does
+	// frontier's packing buffers and worker pool, kept between calls as the CPU backend keeps them
+	ws := simd.NewWorkspace(par.NewPool(2))
 	fmt.Printf("frontier kernel %s; medians of GFLOP/s (wall) | of GFLOP per CPU-second x threads\n", simd.SgemmKernel())
 	for _, th := range []int{1, 2} {
 		C.openblas_set_num_threads(C.int(th))

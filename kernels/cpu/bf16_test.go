@@ -17,7 +17,7 @@ import (
 // and the same bits with 1 and 3 threads.
 func TestGemmBF16(t *testing.T) {
 	r := newRand(41)
-	for _, tc := range []struct{ m, n, k int }{{1, 70, 33}, {3, 130, 128}, {8, 64, 96}, {9, 150, 40}, {20, 65, 128}} {
+	for _, tc := range []struct{ m, n, k int }{{1, 70, 33}, {3, 130, 128}, {8, 64, 96}, {5, 1030, 1024}, {9, 150, 40}, {20, 65, 128}} {
 		wf := randF32(r, tc.n*tc.k, -1, 1)
 		wide := make([]float32, len(wf))
 		h := make([]uint16, len(wf))
