@@ -278,8 +278,8 @@ func (sp *gemmSpec) kBlock(k int) int {
 func sgemmBlocked(ws *Workspace, sp *gemmSpec, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	mr, nr := sp.mr, sp.nr
 	mt := (m + mr - 1) / mr
-	// At least about 4 MFLOP per goroutine, and at least one tile row each.
-	if w := 2 * m * n * k / (4 << 20); threads > w {
+	// At least about 1 MFLOP per goroutine, and at least one tile row each.
+	if w := 2 * m * n * k / (1 << 20); threads > w {
 		threads = max(w, 1)
 	}
 	threads = max(1, min(threads, mt))
