@@ -29,15 +29,7 @@ const bf16Panel = 64
 // bf16DotRows is the most rows of x for which GemmBF16 takes one dot
 // product per output (each row of w read once, from memory, for all rows
 // of x); above it, w is widened panel by panel and multiplied with Sgemm.
-// From bf16PackRows rows on, a w small enough to stay in the caches
-// (under bf16StreamWeights values) is widened too: there the dots are bound
-// by arithmetic, not by memory, and the packed product is faster (a tiny
-// model's batch-8 decoding ran at 0.54x its float32 speed through dots).
-const (
-	bf16DotRows       = 8
-	bf16PackRows      = 4
-	bf16StreamWeights = 1 << 20
-)
+const bf16DotRows = 8
 
 // GemmBF16 computes y = x·wᵀ (y += x·wᵀ when accumulate) with w [n, k] in
 // bfloat16. Threads split the rows of w; every element of y is one dot
@@ -52,7 +44,7 @@ func (c *Backend) GemmBF16(m, n, k int, x, w kernels.Buffer, accumulate bool, y 
 	if len(X) < m*k || len(W) < n*k || len(Y) < m*n {
 		panic(fmt.Sprintf("cpu: GemmBF16 %dx%dx%d with buffers of %d, %d, %d elements", m, n, k, len(X), len(W), len(Y)))
 	}
-	if m < bf16PackRows || m <= bf16DotRows && n*k >= bf16StreamWeights {
+	if m <= bf16DotRows {
 		c.parallelWork(n, max(1, (1<<16)/max(k, 1)), m*n*k, func(lo, hi int) {
 			for j := lo; j < hi; j++ {
 				wr := W[j*k : (j+1)*k]
