@@ -3,6 +3,10 @@
 // number of goroutines. A computation whose chunks write disjoint outputs,
 // and whose reductions add chunk results in chunk order afterwards, gives the
 // same bits whatever the number of threads or the scheduling.
+//
+// For and Range start fresh goroutines for each loop; a Pool keeps its
+// workers between loops, which a training step's hundreds of short loops
+// need (the CPU backend runs every loop on one).
 package par
 
 import (
