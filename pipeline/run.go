@@ -761,14 +761,30 @@ func (r *runner) saveFinal() error {
 }
 
 // readMetrics reads metrics.jsonl, keeping the steps up to step (a resumed
-// run rewrites the steps after its checkpoint).
+// run rewrites the steps after its checkpoint); a missing file is no steps.
 func readMetrics(path string, step int) ([]rl.Metrics, error) {
-	f, err := os.Open(path)
+	all, err := ReadMetrics(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	out := all[:0]
+	for _, m := range all {
+		if int(m["step"]) <= step {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// ReadMetrics reads a run's metrics.jsonl, one rl.Metrics per line; a line
+// that is not a JSON object is an error naming the file and the line.
+func ReadMetrics(path string) ([]rl.Metrics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var out []rl.Metrics
@@ -779,9 +795,7 @@ func readMetrics(path string, step int) ([]rl.Metrics, error) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		if int(m["step"]) <= step {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	return out, sc.Err()
 }

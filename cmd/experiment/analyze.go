@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -59,7 +58,7 @@ func load(c *config, jobs []*job) ([]*seedRuns, error) {
 		if err := sameprompts(sr.sft.AfterSFT, be.AfterRL); err != nil {
 			return nil, fmt.Errorf("%s: %w", j.dir, err)
 		}
-		ms, err := readMetrics(filepath.Join(j.dir, "metrics.jsonl"))
+		ms, err := pipeline.ReadMetrics(filepath.Join(j.dir, "metrics.jsonl"))
 		if err != nil {
 			return nil, err
 		}
@@ -86,26 +85,6 @@ func readEval(path string) (*pipeline.BaseEval, error) {
 		be.K = 1
 	}
 	return &be, nil
-}
-
-// readMetrics reads a metrics.jsonl.
-func readMetrics(path string) ([]rl.Metrics, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []rl.Metrics
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		var m rl.Metrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		out = append(out, m)
-	}
-	return out, sc.Err()
 }
 
 // sameprompts checks that two evaluations scored the same prompts in the
