@@ -1,9 +1,10 @@
 // Package cpu implements kernels.Backend on the host. The ops are plain Go
 // loops written for clarity; matrix multiplication and the hot inner loops
 // (dot products and axpy in attention, the exponentials of softmax and SiLU,
-// the sums of squares of RMSNorm) go through kernels/simd, which runs AVX2/FMA
+// the sums of squares of RMSNorm, the element-wise loops of RMSNorm, RoPE,
+// SwiGLU's backward and AdamW) go through kernels/simd, which runs AVX2/FMA
 // assembly when the processor has it and pure Go otherwise (always with the
-// noasm build tag). Name reports which: "cpu/avx2" or "cpu/go". The tests
+// noasm build tag); the element-wise loops give the same bits either way. Name reports which: "cpu/avx2" or "cpu/go". The tests
 // check every op against float64 references written from the interface's
 // documentation, and the backward ops also against finite differences.
 //

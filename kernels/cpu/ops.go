@@ -72,15 +72,10 @@ func (c *Backend) RMSNorm(out, rstd, x, w kernels.Buffer, rows, d int, eps float
 	O, R, X, W := Data(out), Data(rstd), Data(x), Data(w)
 	c.parallel(rows, grainRows(d), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xr := X[r*d : (r+1)*d]
-			ss := float64(simd.SumSquares(xr))
-			rs := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
-			R[r] = rs
-			or := O[r*d : (r+1)*d]
-			for j, v := range xr {
-				or[j] = W[j] * (v * rs)
-			}
+			ss := float64(simd.SumSquares(X[r*d : (r+1)*d]))
+			R[r] = float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
 		}
+		simd.ScaleMulRows(O[lo*d:hi*d], X[lo*d:hi*d], W[:d], R[lo:hi])
 	})
 }
 
@@ -96,26 +91,20 @@ func (c *Backend) RMSNormBackward(dx, dw, dout, x, w, rstd kernels.Buffer, rows,
 	parts := make([]float32, chunks*d)
 	c.parallel(rows, grain, func(lo, hi int) {
 		part := parts[(lo/grain)*d : (lo/grain+1)*d]
-		for r := lo; r < hi; r++ {
-			xr, dor, dxr := X[r*d:(r+1)*d], DO[r*d:(r+1)*d], DX[r*d:(r+1)*d]
-			rs := R[r]
-			var dot float64
-			for j := range xr {
-				dot += float64(W[j]*dor[j]) * float64(xr[j]*rs)
+		var dots [64]float64
+		var ms [64]float32
+		for r0 := lo; r0 < hi; r0 += len(dots) {
+			r1 := min(r0+len(dots), hi)
+			xs, dos := X[r0*d:r1*d], DO[r0*d:r1*d]
+			simd.RMSNormDots(dots[:r1-r0], xs, W[:d], dos, R[r0:r1])
+			for i, dot := range dots[:r1-r0] {
+				ms[i] = float32(dot / float64(d))
 			}
-			m := float32(dot / float64(d))
-			for j := range xr {
-				n := xr[j] * rs
-				dxr[j] += rs * (W[j]*dor[j] - n*m)
-				part[j] += dor[j] * n
-			}
+			simd.RMSNormGradRows(DX[r0*d:r1*d], part, xs, W[:d], dos, R[r0:r1], ms[:r1-r0])
 		}
 	})
 	for ci := 0; ci < chunks; ci++ {
-		part := parts[ci*d : (ci+1)*d]
-		for j := range part {
-			DW[j] += part[j]
-		}
+		simd.Add(DW, parts[ci*d:(ci+1)*d])
 	}
 }
 
@@ -130,7 +119,9 @@ func (c *Backend) RoPEBackward(dx, cos, sin kernels.Buffer, pos []int32, n, head
 // rope rotates each (j, j+hd/2) pair by the angle of its position (sign = 1) or
 // by its negative (sign = -1, the transpose, used for the gradient):
 //
-//	x1' = x1·cos − sign·x2·sin,  x2' = x2·cos + sign·x1·sin.
+//	x1' = x1·cos − sign·x2·sin,  x2' = x2·cos + sign·x1·sin,
+//
+// one position's heads at a time (simd.RotateHalves).
 func (c *Backend) rope(x, cos, sin kernels.Buffer, pos []int32, n, heads, hd int, sign float32) {
 	X, C, S := Data(x), Data(cos), Data(sin)
 	half := hd / 2
@@ -138,14 +129,7 @@ func (c *Backend) rope(x, cos, sin kernels.Buffer, pos []int32, n, heads, hd int
 		for i := lo; i < hi; i++ {
 			cr := C[int(pos[i])*half : int(pos[i]+1)*half]
 			sr := S[int(pos[i])*half : int(pos[i]+1)*half]
-			for h := 0; h < heads; h++ {
-				v := X[(i*heads+h)*hd : (i*heads+h+1)*hd]
-				for j := 0; j < half; j++ {
-					a, b := v[j], v[j+half]
-					v[j] = a*cr[j] - sign*b*sr[j]
-					v[j+half] = b*cr[j] + sign*a*sr[j]
-				}
-			}
+			simd.RotateHalves(X[i*heads*hd:(i+1)*heads*hd], cr, sr, sign)
 		}
 	})
 }
@@ -314,14 +298,7 @@ func (c *Backend) SwiGLU(out, gate, up kernels.Buffer, n int) {
 func (c *Backend) SwiGLUBackward(dgate, dup, dout, gate, up kernels.Buffer, n int) {
 	DG, DU, DO, G, U := Data(dgate), Data(dup), Data(dout), Data(gate), Data(up)
 	c.parallel(n, 1<<13, func(lo, hi int) {
-		var sig [1 << 13]float32
-		s := sig[:hi-lo]
-		simd.Sigmoid(s, G[lo:hi])
-		for i := lo; i < hi; i++ {
-			g, sg := G[i], s[i-lo]
-			DU[i] = DO[i] * g * sg
-			DG[i] = DO[i] * U[i] * sg * (1 + g*(1-sg))
-		}
+		simd.SwiGLUBackward(DG[lo:hi], DU[lo:hi], DO[lo:hi], G[lo:hi], U[lo:hi])
 	})
 }
 
@@ -373,14 +350,7 @@ func (c *Backend) AdamW(p, g, m, v kernels.Buffer, lr, beta1, beta2, eps, wd flo
 	bc1 := float32(1 - math.Pow(float64(beta1), float64(t)))
 	bc2 := float32(1 - math.Pow(float64(beta2), float64(t)))
 	c.parallel(len(P), 1<<13, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			gi := G[i]
-			M[i] = beta1*M[i] + (1-beta1)*gi
-			V[i] = beta2*V[i] + (1-beta2)*gi*gi
-			mh := M[i] / bc1
-			vh := V[i] / bc2
-			P[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*P[i])
-		}
+		simd.AdamWUpdate(P[lo:hi], G[lo:hi], M[lo:hi], V[lo:hi], lr, beta1, beta2, eps, wd, bc1, bc2)
 	})
 }
 

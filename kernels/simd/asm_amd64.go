@@ -218,3 +218,116 @@ func gerRowsAVX2(a []float32, ld int, alpha, x []float32)
 //
 //go:noescape
 func dotBF16AVX2(w []uint16, x []float32) float32
+
+// The exact routines (exact_amd64.s, and swigluBackwardAVX2 in vec_amd64.s
+// for its exponential): plain multiplies, adds, divisions and square roots,
+// never fused, in the order of the Go versions in kernels_go.go, whose
+// results they reproduce bit for bit. Each takes a first slice whose length
+// is a multiple of 8; the others must be at least as long.
+
+// adamWAVX2 is adamWGo with c1 = 1-beta1 and c2 = 1-beta2:
+//
+//	for i := range p {
+//		m[i] = beta1*m[i] + c1*g[i]
+//		v[i] = beta2*v[i] + c2*g[i]*g[i]
+//		p[i] -= lr * (m[i]/bc1/(sqrt(v[i]/bc2)+eps) + wd*p[i])
+//	}
+//
+//go:noescape
+func adamWAVX2(p, g, m, v []float32, beta1, c1, beta2, c2, bc1, bc2, eps, wd, lr float32)
+
+// scaleMulRowsAVX2 computes, on the first d8 (a multiple of 8) of the d
+// columns,
+//
+//	for r := 0; r < rows; r++ {
+//		for j := 0; j < d8; j++ {
+//			dst[r*d+j] = w[j] * (x[r*d+j] * s[r])
+//		}
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func scaleMulRowsAVX2(dst, x, w, s *float32, d, d8, rows int)
+
+// rmsNormGradRowsAVX2 computes, on the first d8 (a multiple of 8) of the d
+// columns,
+//
+//	for r := 0; r < rows; r++ {
+//		for j := 0; j < d8; j++ {
+//			n := x[r*d+j] * rs[r]
+//			dx[r*d+j] += rs[r] * (w[j]*dout[r*d+j] - n*m[r])
+//			dwPart[j] += dout[r*d+j] * n
+//		}
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func rmsNormGradRowsAVX2(dx, dwPart, x, w, dout, rs, m *float32, d, d8, rows int)
+
+// rmsNormDotAVX2 returns
+//
+//	var s float64
+//	for i := range x {
+//		s += float64(w[i]*dout[i]) * float64(x[i]*rs)
+//	}
+//	return s
+//
+// the terms computed eight at a time and added one after another.
+//
+//go:noescape
+func rmsNormDotAVX2(x, w, dout []float32, rs float32) float64
+
+// rmsNormDot4AVX2 computes rmsNormDotAVX2 of four rows ld apart, on their
+// first d8 (a multiple of 8) columns:
+//
+//	for r := 0; r < 4; r++ {
+//		var s float64
+//		for j := 0; j < d8; j++ {
+//			s += float64(w[j]*dout[r*ld+j]) * float64(x[r*ld+j]*rs[r])
+//		}
+//		dst[r] = s
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func rmsNormDot4AVX2(dst *float64, x, dout, w, rs *float32, ld, d8 int)
+
+// addAVX2 computes
+//
+//	for i, v := range x {
+//		y[i] += v
+//	}
+//
+//go:noescape
+func addAVX2(y, x []float32)
+
+// swigluBackwardAVX2 computes, with sigmoidAVX2's sigmoid,
+//
+//	for i, g := range gate {
+//		sg := 1 / (1 + exp1(-g))
+//		dup[i] = dout[i] * g * sg
+//		dgate[i] = dout[i] * up[i] * sg * (1 + g*(1-sg))
+//	}
+//
+//go:noescape
+func swigluBackwardAVX2(dgate, dup, dout, gate, up []float32)
+
+// rotateHalvesAVX2 rotates the pairs j < h8 (a multiple of 8, at most h) of
+// blocks of 2h floats of x, as rotateHalvesGo does:
+//
+//	for b := 0; b < blocks; b++ {
+//		v := x[2*h*b : 2*h*(b+1)]
+//		for j := 0; j < h8; j++ {
+//			a, bb := v[j], v[j+h]
+//			v[j] = a*cos[j] - sign*bb*sin[j]
+//			v[j+h] = bb*cos[j] + sign*a*sin[j]
+//		}
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func rotateHalvesAVX2(x, cos, sin *float32, h, h8, blocks int, sign float32)

@@ -235,3 +235,121 @@ func gerRows(a []float32, ld int, alpha, x []float32) {
 	rowsSpan(a, len(alpha), len(x), ld)
 	gerRowsAVX2(a, ld, alpha, x)
 }
+
+// The exact routines: the assembly takes the elements (or columns) up to a
+// multiple of 8 and the Go versions, whose operations are the same, the rest;
+// swigluBackward, whose sigmoid must be the assembly's, excepted.
+
+func adamW(p, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
+	n := 0
+	if useAVX2 {
+		n = len(p) &^ 7
+		adamWAVX2(p[:n], g, m, v, beta1, 1-beta1, beta2, 1-beta2, bc1, bc2, eps, wd, lr)
+	}
+	adamWGo(p[n:], g[n:], m[n:], v[n:], lr, beta1, beta2, eps, wd, bc1, bc2)
+}
+
+func scaleMulRows(dst, x, w, s []float32) {
+	d := len(w)
+	d8 := 0
+	if useAVX2 && len(s) > 0 {
+		d8 = d &^ 7
+		if d8 > 0 {
+			scaleMulRowsAVX2(&dst[0], &x[0], &w[0], &s[0], d, d8, len(s))
+		}
+	}
+	if d8 < d {
+		scaleMulRowsFrom(dst, x, w, s, d8)
+	}
+}
+
+func rmsNormGradRows(dx, dwPart, x, w, dout, rs, m []float32) {
+	d := len(w)
+	d8 := 0
+	if useAVX2 && len(rs) > 0 {
+		d8 = d &^ 7
+		if d8 > 0 {
+			rmsNormGradRowsAVX2(&dx[0], &dwPart[0], &x[0], &w[0], &dout[0], &rs[0], &m[0], d, d8, len(rs))
+		}
+	}
+	if d8 < d {
+		rmsNormGradRowsFrom(dx, dwPart, x, w, dout, rs, m, d8)
+	}
+}
+
+func rmsNormDot(x, w, dout []float32, rs float32) float64 {
+	if !useAVX2 {
+		return rmsNormDotGo(0, x, w, dout, rs)
+	}
+	n := len(x) &^ 7
+	s := rmsNormDotAVX2(x[:n], w, dout, rs)
+	return rmsNormDotGo(s, x[n:], w[n:], dout[n:], rs)
+}
+
+// rmsNormDots takes four rows at a time in rmsNormDot4AVX2 (their first
+// d&^7 terms; the rest in Go), the remaining rows one by one.
+func rmsNormDots(dots []float64, x, w, dout, rs []float32) {
+	if !useAVX2 {
+		rmsNormDotsGo(dots, x, w, dout, rs)
+		return
+	}
+	d := len(w)
+	d8 := d &^ 7
+	r := 0
+	if d8 > 0 {
+		for ; r+4 <= len(dots); r += 4 {
+			var s [4]float64
+			rmsNormDot4AVX2(&s[0], &x[r*d], &dout[r*d], &w[0], &rs[r], d, d8)
+			for k, sk := range s {
+				row := (r + k) * d
+				dots[r+k] = rmsNormDotGo(sk, x[row+d8:row+d], w[d8:], dout[row+d8:row+d], rs[r+k])
+			}
+		}
+	}
+	for ; r < len(dots); r++ {
+		dots[r] = rmsNormDot(x[r*d:(r+1)*d], w, dout[r*d:(r+1)*d], rs[r])
+	}
+}
+
+func add(y, x []float32) {
+	n := 0
+	if useAVX2 {
+		n = len(x) &^ 7
+		addAVX2(y, x[:n])
+	}
+	addGo(y[n:], x[n:])
+}
+
+// swigluBackward computes the tail through padded buffers with the same
+// assembly, as sigmoid does, so that every sigmoid is the assembly's.
+func swigluBackward(dgate, dup, dout, gate, up []float32) {
+	if !useAVX2 {
+		swigluBackwardGo(dgate, dup, dout, gate, up)
+		return
+	}
+	n := len(gate) &^ 7
+	swigluBackwardAVX2(dgate, dup, dout, gate[:n], up)
+	if n < len(gate) {
+		var dg, du, do, g, u [8]float32
+		copy(do[:], dout[n:])
+		copy(g[:], gate[n:])
+		copy(u[:], up[n:])
+		swigluBackwardAVX2(dg[:], du[:], do[:], g[:], u[:])
+		copy(dgate[n:], dg[:])
+		copy(dup[n:], du[:])
+	}
+}
+
+func rotateHalves(x, cos, sin []float32, sign float32) {
+	h := len(cos)
+	h8 := 0
+	if useAVX2 && len(x) > 0 {
+		h8 = h &^ 7
+		if h8 > 0 {
+			rotateHalvesAVX2(&x[0], &cos[0], &sin[0], h, h8, len(x)/(2*h), sign)
+		}
+	}
+	if h8 < h {
+		rotateHalvesFrom(x, cos, sin, sign, h8)
+	}
+}

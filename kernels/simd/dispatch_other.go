@@ -28,3 +28,20 @@ func packB16T(b []float32, ldb, kc int, d []float32)        { packB16TGo(b, ldb,
 func dotRows(dst, x, a []float32, ld int)             { dotRowsGo(dst, x, a, ld) }
 func axpyRows(y, alpha, a []float32, ld int)          { axpyRowsGo(y, alpha, a, ld) }
 func gerRows(a []float32, ld int, alpha, x []float32) { gerRowsGo(a, ld, alpha, x) }
+
+func adamW(p, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
+	adamWGo(p, g, m, v, lr, beta1, beta2, eps, wd, bc1, bc2)
+}
+
+func rmsNormGradRows(dx, dwPart, x, w, dout, rs, m []float32) {
+	rmsNormGradRowsGo(dx, dwPart, x, w, dout, rs, m)
+}
+
+func swigluBackward(dgate, dup, dout, gate, up []float32) {
+	swigluBackwardGo(dgate, dup, dout, gate, up)
+}
+
+func scaleMulRows(dst, x, w, s []float32)                  { scaleMulRowsGo(dst, x, w, s) }
+func rmsNormDots(dots []float64, x, w, dout, rs []float32) { rmsNormDotsGo(dots, x, w, dout, rs) }
+func add(y, x []float32)                                   { addGo(y, x) }
+func rotateHalves(x, cos, sin []float32, sign float32)     { rotateHalvesGo(x, cos, sin, sign) }

@@ -1,6 +1,8 @@
 // Package simd holds the fast float32 routines of frontier's CPU backend:
-// a packed, cache-blocked, multi-threaded SGEMM and the vector helpers the
-// layers need (Dot, Axpy, Scale, Exp, SiLU, SumSquares).
+// a packed, cache-blocked, multi-threaded SGEMM, the vector helpers the
+// layers need (Dot, Axpy, Scale, Exp, SiLU, SumSquares), and the element-wise
+// loops of AdamW, RMSNorm, RoPE and the backward passes, which give exactly
+// the bits of their Go expressions (no fused multiply-adds).
 //
 // On amd64 the routines dispatch at start-up, through
 // github.com/klauspost/cpuid/v2, to hand-written AVX2+FMA assembly (a 6×16

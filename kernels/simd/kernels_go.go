@@ -218,3 +218,100 @@ func gerRowsGo(a []float32, ld int, alpha, x []float32) {
 		axpyGo(s, x, a[j*ld:j*ld+len(x)])
 	}
 }
+
+// The exact element-wise routines (see simd.go): the expressions of the CPU
+// backend's ops, which the assembly reproduces bit for bit.
+
+func adamWGo(p, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i]
+		m[i] = beta1*m[i] + (1-beta1)*gi
+		v[i] = beta2*v[i] + (1-beta2)*gi*gi
+		mh := m[i] / bc1
+		vh := v[i] / bc2
+		p[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*p[i])
+	}
+}
+
+func scaleMulRowsGo(dst, x, w, s []float32) { scaleMulRowsFrom(dst, x, w, s, 0) }
+
+// scaleMulRowsFrom is scaleMulRowsGo on the columns j >= from.
+func scaleMulRowsFrom(dst, x, w, s []float32, from int) {
+	d := len(w)
+	for r, sr := range s {
+		xr, or := x[r*d:(r+1)*d], dst[r*d:(r+1)*d]
+		for j := from; j < d; j++ {
+			or[j] = w[j] * (xr[j] * sr)
+		}
+	}
+}
+
+func rmsNormGradRowsGo(dx, dwPart, x, w, dout, rs, m []float32) {
+	rmsNormGradRowsFrom(dx, dwPart, x, w, dout, rs, m, 0)
+}
+
+// rmsNormGradRowsFrom is rmsNormGradRowsGo on the columns j >= from.
+func rmsNormGradRowsFrom(dx, dwPart, x, w, dout, rs, m []float32, from int) {
+	d := len(w)
+	dwPart = dwPart[:d]
+	for r := range rs {
+		xr, dxr, dor := x[r*d:(r+1)*d], dx[r*d:(r+1)*d], dout[r*d:(r+1)*d]
+		for j := from; j < d; j++ {
+			n := xr[j] * rs[r]
+			dxr[j] += rs[r] * (w[j]*dor[j] - n*m[r])
+			dwPart[j] += dor[j] * n
+		}
+	}
+}
+
+// rmsNormDotGo returns s plus the terms of RMSNormDot, added one by one.
+func rmsNormDotGo(s float64, x, w, dout []float32, rs float32) float64 {
+	w, dout = w[:len(x)], dout[:len(x)]
+	for i := range x {
+		s += float64(w[i]*dout[i]) * float64(x[i]*rs)
+	}
+	return s
+}
+
+func rmsNormDotsGo(dots []float64, x, w, dout, rs []float32) {
+	d := len(w)
+	for r := range dots {
+		dots[r] = rmsNormDotGo(0, x[r*d:(r+1)*d], w, dout[r*d:(r+1)*d], rs[r])
+	}
+}
+
+func addGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += v
+	}
+}
+
+func swigluBackwardGo(dgate, dup, dout, gate, up []float32) {
+	n := len(gate)
+	dgate, dup, dout, up = dgate[:n], dup[:n], dout[:n], up[:n]
+	for i, g := range gate {
+		sg := 1 / (1 + exp1(-g)) // sigmoidGo's expression
+		dup[i] = dout[i] * g * sg
+		dgate[i] = dout[i] * up[i] * sg * (1 + g*(1-sg))
+	}
+}
+
+func rotateHalvesGo(x, cos, sin []float32, sign float32) {
+	rotateHalvesFrom(x, cos, sin, sign, 0)
+}
+
+// rotateHalvesFrom is rotateHalvesGo on the pairs j >= from of each block.
+func rotateHalvesFrom(x, cos, sin []float32, sign float32, from int) {
+	h := len(cos)
+	sin = sin[:h]
+	for b := 0; b+2*h <= len(x); b += 2 * h {
+		v := x[b : b+2*h]
+		for j := from; j < h; j++ {
+			a, bb := v[j], v[j+h]
+			v[j] = a*cos[j] - sign*bb*sin[j]
+			v[j+h] = bb*cos[j] + sign*a*sin[j]
+		}
+	}
+}

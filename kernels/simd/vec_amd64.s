@@ -459,6 +459,58 @@ swidone:
 	VZEROUPPER
 	RET
 
+// func swigluBackwardAVX2(dgate, dup, dout, gate, up []float32)
+//
+//	for i, g := range gate {
+//		sg := 1 / (1 + exp(-g)) // sigmoidAVX2's
+//		dup[i] = dout[i] * g * sg
+//		dgate[i] = dout[i] * up[i] * sg * (1 + g*(1-sg))
+//	}
+//
+// without fused multiply-adds after the exponential. len(gate) must be a
+// multiple of 8; the other slices are at least as long.
+TEXT ·swigluBackwardAVX2(SB), NOSPLIT, $0-120
+	MOVQ dgate_base+0(FP), DI
+	MOVQ dup_base+24(FP), R8
+	MOVQ dout_base+48(FP), R9
+	MOVQ gate_base+72(FP), SI
+	MOVQ gate_len+80(FP), CX
+	MOVQ up_base+96(FP), DX
+	SHRQ $3, CX
+	JZ   swibdone
+	LOADCLAMP
+	VMOVUPS ·expTab+288(SB), Y13
+	VXORPS  Y12, Y12, Y12
+
+swibloop:
+	VMOVUPS (SI), Y3
+	VSUBPS  Y3, Y12, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS  Y13, Y0, Y0
+	VDIVPS  Y0, Y13, Y0  // sg
+	VMOVUPS (R9), Y6     // dout
+	VMULPS  Y3, Y6, Y4   // dout*g
+	VMULPS  Y0, Y4, Y4   // dout*g*sg
+	VMOVUPS Y4, (R8)
+	VSUBPS  Y0, Y13, Y5  // 1-sg
+	VMULPS  Y5, Y3, Y5   // g*(1-sg)
+	VADDPS  Y5, Y13, Y5  // 1 + g*(1-sg)
+	VMULPS  (DX), Y6, Y6 // dout*up
+	VMULPS  Y0, Y6, Y6   // dout*up*sg
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	DECQ    CX
+	JNZ     swibloop
+
+swibdone:
+	VZEROUPPER
+	RET
+
 // func expSubSumsAVX2(dst, x []float32, m float32) (s, w float32)
 //
 //	for i, v := range x {
