@@ -22,7 +22,9 @@ func (m *Model) linearBackward(dx, dy, x kernels.Buffer, w *Param, n int, accumu
 // layerGrads are the gradient buffers of one layer over N rows, reused from
 // the last layer down to the first.
 type layerGrads struct {
-	dx               kernels.Buffer // [N, D] gradient of the residual stream
+	dx               kernels.Buffer // [N, D] gradient of the residual stream ([n2, D] above a kept-rows layer's attention)
+	dxAll            kernels.Buffer // [N, D] dx's buffer (dx starts as the head's [R, D] gradient)
+	dattRes          kernels.Buffer // [R, H·hd] gradient of a kept-rows layer's attRes (nil without one)
 	dh               kernels.Buffer // [N, D] gradient of a norm's output
 	dact, dgate, dup kernels.Buffer // [N, I]
 	datt, dq, dqPre  kernels.Buffer // [N, H·hd]
@@ -32,16 +34,21 @@ type layerGrads struct {
 // newLayerGrads takes the layer gradients over n rows from the backward's
 // arena, with dx (the gradient at the last layer's output) as the residual
 // gradient. They are not zeroed: every one is overwritten before it is read.
-func (m *Model) newLayerGrads(n int, dx kernels.Buffer) *layerGrads {
-	c, ar := m.Config, &m.bwd
+func (m *Model) newLayerGrads(p *Pass, dx kernels.Buffer) *layerGrads {
+	c, ar, n := m.Config, &m.bwd, p.N
 	D, I := c.HiddenSize, c.IntermediateSize
 	qd, kd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
-	return &layerGrads{
-		dx: dx, dh: ar.alloc(n * D),
+	g := &layerGrads{dx: dx, dxAll: dx}
+	if p.Rows != nil {
+		g.dxAll, g.dattRes = ar.alloc(n*D), ar.alloc(len(p.Rows)*qd)
+	}
+	*g = layerGrads{
+		dx: g.dx, dxAll: g.dxAll, dattRes: g.dattRes, dh: ar.alloc(n * D),
 		dact: ar.alloc(n * I), dgate: ar.alloc(n * I), dup: ar.alloc(n * I),
 		datt: ar.alloc(n * qd), dq: ar.alloc(n * qd), dqPre: ar.alloc(n * qd),
 		dk: ar.alloc(n * kd), dv: ar.alloc(n * kd), dkPre: ar.alloc(n * kd),
 	}
+	return g
 }
 
 // headBackward is the mirror of headForward: from dlogp [N] it accumulates
@@ -49,7 +56,7 @@ func (m *Model) newLayerGrads(n int, dx kernels.Buffer) *layerGrads {
 // last layer's output [N, D].
 func (m *Model) headBackward(p *Pass, targets []int32, dlogp []float32) kernels.Buffer {
 	c, b, ar := m.Config, m.B, &m.bwd
-	N, D, V := p.N, c.HiddenSize, c.VocabSize
+	N, D, V := p.HeadRows(), c.HiddenSize, c.VocabSize
 	dlp := ar.alloc(N)
 	b.Upload(dlp, dlogp)
 	dlogits := ar.alloc(N * V)
@@ -69,14 +76,25 @@ func (m *Model) layerBackward(li int, a *layerActs, p *Pass, g *layerGrads) {
 	c, b, l := m.Config, m.B, &m.layers[li]
 	N, D, I := p.N, c.HiddenSize, c.IntermediateSize
 	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	n := a.n2 // rows above the attention: N, or the kept ones
 	// MLP block: out = xMid + act·Wdownᵀ; the residual passes dx through.
-	m.linearBackward(g.dact, g.dx, a.act, l.down, N, false) // dact [N, I] = dx [N, D] · Wdown
-	b.SwiGLUBackward(g.dgate, g.dup, g.dact, a.gate, a.up, N*I)
-	m.linearBackward(g.dh, g.dgate, a.h2, l.gate, N, false) // dh [N, D] = dgate [N, I] · Wgate
-	m.linearBackward(g.dh, g.dup, a.h2, l.up, N, true)      // dh [N, D] += dup [N, I] · Wup
-	b.RMSNormBackward(g.dx, l.postNorm.G, g.dh, a.xMid, l.postNorm.W, a.r2, N, D)
-	// Attention block: xMid = xIn + att·Woᵀ; the residual passes dx through.
-	m.linearBackward(g.datt, g.dx, a.att, l.o, N, false) // datt [N, H·hd] = dx [N, D] · Wo
+	m.linearBackward(g.dact, g.dx, a.act, l.down, n, false) // dact [n2, I] = dx [n2, D] · Wdown
+	b.SwiGLUBackward(g.dgate, g.dup, g.dact, a.gate, a.up, n*I)
+	m.linearBackward(g.dh, g.dgate, a.h2, l.gate, n, false) // dh [n2, D] = dgate [n2, I] · Wgate
+	m.linearBackward(g.dh, g.dup, a.h2, l.up, n, true)      // dh [n2, D] += dup [n2, I] · Wup
+	b.RMSNormBackward(g.dx, l.postNorm.G, g.dh, a.xMid, l.postNorm.W, a.r2, n, D)
+	// Attention block: xMid = xRes + attRes·Woᵀ; the residual passes dx through.
+	if a.keep == nil {
+		m.linearBackward(g.datt, g.dx, a.attRes, l.o, N, false) // datt [N, H·hd] = dx [N, D] · Wo
+	} else {
+		// The skipped rows' outputs fed nothing: their gradients are zero.
+		m.linearBackward(g.dattRes, g.dx, a.attRes, l.o, n, false) // dattRes [n2, H·hd] = dx [n2, D] · Wo
+		b.Fill(g.datt, 0)
+		b.EmbeddingBackward(g.datt, g.dattRes, a.keep, H*hd) // datt [N, H·hd]: the kept rows
+		b.Fill(g.dxAll, 0)
+		b.EmbeddingBackward(g.dxAll, g.dx, a.keep, D) // dx [N, D]: the kept rows
+		g.dx = g.dxAll
+	}
 	b.AttentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse, p.Starts, H, KV, hd, m.scale())
 	b.RoPEBackward(g.dq, m.cos, m.sin, p.Pos, N, H, hd)
 	b.RoPEBackward(g.dk, m.cos, m.sin, p.Pos, N, KV, hd)
@@ -101,10 +119,14 @@ func (m *Model) Backward(p *Pass, targets []int32, dlogp []float32) error {
 	if err := m.current(p); err != nil {
 		return err
 	}
+	headTargets, err := p.headTargets(targets)
+	if err != nil {
+		return err
+	}
 	m.EnableGrad()
 	m.bwd.reset()
-	dx := m.headBackward(p, targets, dlogp)
-	g := m.newLayerGrads(p.N, dx)
+	dx := m.headBackward(p, headTargets, p.gather(dlogp))
+	g := m.newLayerGrads(p, dx)
 	for li := len(m.layers) - 1; li >= 0; li-- {
 		m.layerBackward(li, &p.layers[li], p, g)
 	}

@@ -106,7 +106,7 @@ func (m *Model) ForwardCached(c *KVCache, ids, slot, pos []int32, outRows []int3
 	// One set of buffers serves every layer: a layer's output is the next
 	// one's input.
 	m.dec.reset()
-	a := m.newLayerActs(&m.dec, n, m.dec.alloc(n*D), false)
+	a := m.newLayerActs(&m.dec, n, m.dec.alloc(n*D), false, nil)
 	b.Embedding(a.xIn, m.embed.W, ids, D)
 	for li := range m.layers {
 		m.layerForward(li, &a, n, pos, att)

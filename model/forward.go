@@ -16,17 +16,28 @@ type layerActs struct {
 	kPre, kr kernels.Buffer // k before k_norm [n, KV·hd], rstd [n·KV]
 	q, k, v  kernels.Buffer // after norm and RoPE: [n, H·hd], [n, KV·hd], [n, KV·hd]
 	att, lse kernels.Buffer // attention output [n, H·hd], log-sum-exp [n, H] (packed batches only)
-	xMid     kernels.Buffer // [n, D] residual after attention
-	h2, r2   kernels.Buffer // post-attention RMSNorm output [n, D], rstd [n]
-	gate, up kernels.Buffer // [n, I]
-	act      kernels.Buffer // silu(gate)·up [n, I]
-	out      kernels.Buffer // [n, D] residual leaving the layer
+
+	// The rest of the layer runs over n2 rows: all n, or in the last layer
+	// of a ForwardTargets pass only the rows listed in keep, whose residual
+	// and attention output are gathered into xRes and attRes. Elsewhere
+	// xRes and attRes are xIn and att.
+	n2     int
+	keep   []int32        // [n2] rows of the layer's input kept (nil: all)
+	xRes   kernels.Buffer // [n2, D] residual entering the output projection
+	attRes kernels.Buffer // [n2, H·hd] attention output of those rows
+	xMid   kernels.Buffer // [n2, D] residual after attention
+	h2, r2 kernels.Buffer // post-attention RMSNorm output [n2, D], rstd [n2]
+	gate   kernels.Buffer // [n2, I]
+	up     kernels.Buffer // [n2, I]
+	act    kernels.Buffer // silu(gate)·up [n2, I]
+	out    kernels.Buffer // [n2, D] residual leaving the layer
 }
 
 // newLayerActs takes the buffers of one layer over n rows from ar, with xIn
-// as the layer's input; lse is taken only when withLSE is set. The buffers
-// are not zeroed: the layer overwrites every one.
-func (m *Model) newLayerActs(ar *arena, n int, xIn kernels.Buffer, withLSE bool) layerActs {
+// as the layer's input; lse is taken only when withLSE is set. keep, when
+// not nil, lists the rows (ascending) the rest of the layer runs over after
+// attention. The buffers are not zeroed: the layer overwrites every one.
+func (m *Model) newLayerActs(ar *arena, n int, xIn kernels.Buffer, withLSE bool, keep []int32) layerActs {
 	c := m.Config
 	D, I := c.HiddenSize, c.IntermediateSize
 	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
@@ -36,15 +47,21 @@ func (m *Model) newLayerActs(ar *arena, n int, xIn kernels.Buffer, withLSE bool)
 		qPre: ar.alloc(n * H * hd), qr: ar.alloc(n * H),
 		kPre: ar.alloc(n * KV * hd), kr: ar.alloc(n * KV),
 		q: ar.alloc(n * H * hd), k: ar.alloc(n * KV * hd), v: ar.alloc(n * KV * hd),
-		att:  ar.alloc(n * H * hd),
-		xMid: ar.alloc(n * D),
-		h2:   ar.alloc(n * D), r2: ar.alloc(n),
-		gate: ar.alloc(n * I), up: ar.alloc(n * I), act: ar.alloc(n * I),
-		out: ar.alloc(n * D),
+		att: ar.alloc(n * H * hd),
+		n2:  n,
 	}
 	if withLSE {
 		a.lse = ar.alloc(n * H)
 	}
+	if keep != nil {
+		a.n2, a.keep = len(keep), keep
+		a.xRes, a.attRes = ar.alloc(a.n2*D), ar.alloc(a.n2*H*hd)
+	}
+	n2 := a.n2
+	a.xMid = ar.alloc(n2 * D)
+	a.h2, a.r2 = ar.alloc(n2*D), ar.alloc(n2)
+	a.gate, a.up, a.act = ar.alloc(n2*I), ar.alloc(n2*I), ar.alloc(n2*I)
+	a.out = ar.alloc(n2 * D)
 	return a
 }
 
@@ -97,15 +114,22 @@ func (m *Model) layerForward(li int, a *layerActs, n int, pos []int32, att atten
 	b.RoPE(a.q, m.cos, m.sin, pos, n, H, hd)
 	b.RoPE(a.k, m.cos, m.sin, pos, n, KV, hd)
 	att.attend(m, li, a)
-	b.Copy(a.xMid, a.xIn)
-	m.linear(a.xMid, a.att, l.o, n, true) // xMid [n, D] += att [n, H·hd] · Woᵀ
+	if a.keep == nil {
+		a.xRes, a.attRes = a.xIn, a.att // (the decode swaps xIn and out between layers)
+	} else {
+		b.Embedding(a.xRes, a.xIn, a.keep, D)      // xRes [n2, D] = the kept rows of xIn
+		b.Embedding(a.attRes, a.att, a.keep, H*hd) // attRes [n2, H·hd] = those of att
+	}
+	n = a.n2
+	b.Copy(a.xMid, a.xRes)
+	m.linear(a.xMid, a.attRes, l.o, n, true) // xMid [n2, D] += attRes [n2, H·hd] · Woᵀ
 	// MLP block: out = xMid + (silu(h2·Wgateᵀ) ⊙ h2·Wupᵀ)·Wdownᵀ.
 	b.RMSNorm(a.h2, a.r2, a.xMid, l.postNorm.W, n, D, eps)
-	m.linear(a.gate, a.h2, l.gate, n, false) // gate [n, I] = h2 [n, D] · Wgateᵀ
-	m.linear(a.up, a.h2, l.up, n, false)     // up [n, I] = h2 [n, D] · Wupᵀ
+	m.linear(a.gate, a.h2, l.gate, n, false) // gate [n2, I] = h2 [n2, D] · Wgateᵀ
+	m.linear(a.up, a.h2, l.up, n, false)     // up [n2, I] = h2 [n2, D] · Wupᵀ
 	b.SwiGLU(a.act, a.gate, a.up, n*I)
 	b.Copy(a.out, a.xMid)
-	m.linear(a.out, a.act, l.down, n, true) // out [n, D] += act [n, I] · Wdownᵀ
+	m.linear(a.out, a.act, l.down, n, true) // out [n2, D] += act [n2, I] · Wdownᵀ
 }
 
 // headForward applies the final norm and the output head to x [n, D]: hf
@@ -129,11 +153,23 @@ type Pass struct {
 	IDs    []int32 // [N] token ids
 	Starts []int32 // [S+1] cu_seqlens
 	Pos    []int32 // [N] position of each token inside its sequence
+	// Rows lists the rows the head ran over, ascending, when ForwardTargets
+	// kept fewer than all N; nil means every row. The last layer's output,
+	// the final norm and Logits hold those rows only.
+	Rows []int32
 
 	layers []layerActs
-	xOut   kernels.Buffer // [N, D] residual after the last layer
-	hf, rf kernels.Buffer // final norm output [N, D], rstd [N]
-	Logits kernels.Buffer // [N, V]
+	xOut   kernels.Buffer // [R, D] residual after the last layer (R = HeadRows())
+	hf, rf kernels.Buffer // final norm output [R, D], rstd [R]
+	Logits kernels.Buffer // [R, V]
+}
+
+// HeadRows is the number of rows the head ran over: N, or len(Rows).
+func (p *Pass) HeadRows() int {
+	if p.Rows != nil {
+		return len(p.Rows)
+	}
+	return p.N
 }
 
 // checkBatch validates ids and cu_seqlens and derives positions.
@@ -169,6 +205,37 @@ func (m *Model) scale() float32 { return float32(1 / math.Sqrt(float64(m.Config.
 // causal inside each sequence, and positions restart at 0 in each. The
 // Pass's buffers are the model's, reused by the next call to Forward.
 func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
+	return m.forward(ids, starts, nil)
+}
+
+// ForwardTargets is Forward for a loss that reads only the rows with a
+// target (targets[i] >= 0, as TokenLogProbs and Backward take them). A
+// row's output feeds only its own logits, so the last layer's output
+// projection and MLP, the final norm and the head run over those rows
+// alone (its queries, keys and values still run over every row, as later
+// rows attend to them); the prompt rows of an RL or SFT batch cost only
+// the attention half of the last layer. The kept rows' log-probabilities
+// equal Forward's up to the rounding of products with fewer rows; the
+// Pass's Rows lists them.
+func (m *Model) ForwardTargets(ids, starts, targets []int32) (*Pass, error) {
+	if len(targets) != len(ids) {
+		return nil, fmt.Errorf("model: %d targets for %d tokens", len(targets), len(ids))
+	}
+	var rows []int32
+	for i, t := range targets {
+		if t >= 0 {
+			rows = append(rows, int32(i))
+		}
+	}
+	if len(rows) == 0 || len(rows) == len(ids) {
+		rows = nil // nothing to skip (or nothing to keep: Forward's logits are all zero-weight)
+	}
+	return m.forward(ids, starts, rows)
+}
+
+// forward is Forward, with the last layer's second half and the head over
+// rows alone when rows is not nil.
+func (m *Model) forward(ids, starts, rows []int32) (*Pass, error) {
 	pos, err := m.checkBatch(ids, starts)
 	if err != nil {
 		return nil, err
@@ -182,18 +249,22 @@ func (m *Model) Forward(ids, starts []int32) (*Pass, error) {
 
 	m.passes++
 	m.fwd.reset()
-	p := &Pass{seq: m.passes, N: N, IDs: ids, Starts: starts, Pos: pos}
+	p := &Pass{seq: m.passes, N: N, IDs: ids, Starts: starts, Pos: pos, Rows: rows}
 	x := m.fwd.alloc(N * m.Config.HiddenSize) // [N, D]
 	m.B.Embedding(x, m.embed.W, ids, m.Config.HiddenSize)
 	att := packedAttention{starts: starts}
 	for li := range m.layers {
-		a := m.newLayerActs(&m.fwd, N, x, true)
+		var keep []int32
+		if li == len(m.layers)-1 {
+			keep = rows
+		}
+		a := m.newLayerActs(&m.fwd, N, x, true, keep)
 		m.layerForward(li, &a, N, pos, att)
 		p.layers = append(p.layers, a)
 		x = a.out
 	}
 	p.xOut = x
-	p.hf, p.rf, p.Logits = m.headForward(&m.fwd, x, N)
+	p.hf, p.rf, p.Logits = m.headForward(&m.fwd, x, p.HeadRows())
 	return p, nil
 }
 
@@ -206,31 +277,35 @@ func (m *Model) current(p *Pass) error {
 }
 
 // Hidden returns a copy of a hidden state: layer -1 is the embedding output,
-// 0..L-1 the residual stream after each layer, and L the final norm's output.
+// 0..L-1 the residual stream after each layer, and L the final norm's output
+// (the last two over p.HeadRows() rows).
 func (m *Model) Hidden(p *Pass, layer int) []float32 {
 	if err := m.current(p); err != nil {
 		panic(err)
 	}
-	D := m.Config.HiddenSize
-	out := make([]float32, p.N*D)
+	D, rows := m.Config.HiddenSize, p.N
+	var src kernels.Buffer
 	switch {
 	case layer < 0:
-		m.B.Download(out, p.layers[0].xIn)
+		src = p.layers[0].xIn
 	case layer < len(m.layers):
-		m.B.Download(out, p.layers[layer].out)
+		src, rows = p.layers[layer].out, p.layers[layer].n2
 	default:
-		m.B.Download(out, p.hf)
+		src, rows = p.hf, p.HeadRows()
 	}
+	out := make([]float32, rows*D)
+	m.B.Download(out, m.B.Slice(src, 0, rows*D))
 	return out
 }
 
-// LogitsHost copies the logits [N, V] to the host.
+// LogitsHost copies the logits [p.HeadRows(), V] to the host.
 func (m *Model) LogitsHost(p *Pass) []float32 {
 	if err := m.current(p); err != nil {
 		panic(err)
 	}
-	out := make([]float32, p.N*m.Config.VocabSize)
-	m.B.Download(out, p.Logits)
+	n := p.HeadRows() * m.Config.VocabSize
+	out := make([]float32, n)
+	m.B.Download(out, m.B.Slice(p.Logits, 0, n))
 	return out
 }
 
@@ -249,18 +324,73 @@ func (m *Model) TokenLogProbs(p *Pass, targets []int32, wantEntropy bool) (logp,
 			return nil, nil, fmt.Errorf("model: target %d at row %d is outside the vocabulary [0, %d)", t, i, m.Config.VocabSize)
 		}
 	}
+	headTargets, err := p.headTargets(targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	R := p.HeadRows()
 	m.small.reset()
-	lp := m.small.alloc(p.N)
+	lp := m.small.alloc(R)
 	var en kernels.Buffer
 	if wantEntropy {
-		en = m.small.alloc(p.N)
+		en = m.small.alloc(R)
 	}
-	m.B.TokenLogProbs(lp, en, p.Logits, targets, p.N, m.Config.VocabSize)
-	logp = make([]float32, p.N)
-	m.B.Download(logp, lp)
+	m.B.TokenLogProbs(lp, en, p.Logits, headTargets, R, m.Config.VocabSize)
+	logp = p.spread(m.B, lp)
 	if wantEntropy {
-		entropy = make([]float32, p.N)
-		m.B.Download(entropy, en)
+		entropy = p.spread(m.B, en)
 	}
 	return logp, entropy, nil
+}
+
+// headTargets returns the targets of the head's rows, checking that a
+// ForwardTargets pass kept exactly the rows that have one.
+func (p *Pass) headTargets(targets []int32) ([]int32, error) {
+	if p.Rows == nil {
+		return targets, nil
+	}
+	out := make([]int32, len(p.Rows))
+	kept := 0
+	for i, t := range targets {
+		if t < 0 {
+			continue
+		}
+		if kept == len(p.Rows) || p.Rows[kept] != int32(i) {
+			return nil, fmt.Errorf("model: row %d has a target but its pass ran the head only over the rows with targets when it was made", i)
+		}
+		out[kept] = t
+		kept++
+	}
+	if kept != len(p.Rows) {
+		return nil, fmt.Errorf("model: %d rows have targets, the pass was made for %d", kept, len(p.Rows))
+	}
+	return out, nil
+}
+
+// spread downloads a per-head-row value [HeadRows()] into a per-row slice
+// [N], zero on the rows the head skipped.
+func (p *Pass) spread(b kernels.Backend, v kernels.Buffer) []float32 {
+	out := make([]float32, p.N)
+	if p.Rows == nil {
+		b.Download(out, v)
+		return out
+	}
+	host := make([]float32, len(p.Rows))
+	b.Download(host, v)
+	for i, r := range p.Rows {
+		out[r] = host[i]
+	}
+	return out
+}
+
+// gather returns a per-row slice's values [N] at the head's rows.
+func (p *Pass) gather(v []float32) []float32 {
+	if p.Rows == nil {
+		return v
+	}
+	out := make([]float32, len(p.Rows))
+	for i, r := range p.Rows {
+		out[i] = v[r]
+	}
+	return out
 }

@@ -38,7 +38,7 @@ func (t *Trainer) gradients(rs []rollout, norm int) (mbResult, error) {
 		return out, err
 	}
 	pb.NormTokens = norm
-	p, err := t.M.Forward(ids, starts)
+	p, err := t.M.ForwardTargets(ids, starts, targets)
 	if err != nil {
 		return out, err
 	}
@@ -75,7 +75,7 @@ func (t *Trainer) refLogProbs(ids, starts, targets []int32) ([]float32, error) {
 	if t.Ref == nil {
 		return nil, fmt.Errorf("the KL coefficient is %g but there is no reference model", t.Cfg.Loss.KLCoef)
 	}
-	rp, err := t.Ref.Forward(ids, starts)
+	rp, err := t.Ref.ForwardTargets(ids, starts, targets)
 	if err != nil {
 		return nil, fmt.Errorf("reference forward: %w", err)
 	}

@@ -73,7 +73,7 @@ func sftGradients(m *model.Model, batch []SFTExample, denom float64) (float64, e
 		nLoss[i] = len(ex.Answer)
 	}
 	ids, starts, targets := Pack(seqs, nLoss)
-	p, err := m.Forward(ids, starts)
+	p, err := m.ForwardTargets(ids, starts, targets)
 	if err != nil {
 		return 0, fmt.Errorf("rl: SFT forward: %w", err)
 	}

@@ -15,6 +15,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/frontier-rl/frontier/kernels"
@@ -95,6 +96,10 @@ func (c *Backend) Copy(dst, src kernels.Buffer) {
 
 func (c *Backend) Fill(dst kernels.Buffer, v float32) {
 	d := Data(dst)
+	if math.Float32bits(v) == 0 {
+		clear(d) // +0 is all zero bits: the runtime's vector clear
+		return
+	}
 	c.parallel(len(d), 1<<15, func(lo, hi int) {
 		s := d[lo:hi]
 		for i := range s {
