@@ -67,6 +67,12 @@ func tinySgemmShapes() []sgemmShape {
 		{"tiny_dw_384x128x1024_TN", 384, 128, 1024, true, false},
 		{"tiny_dw_128x128x1024_TN", 128, 128, 1024, true, false},
 		{"tiny_dw_512x128x1024_TN", 512, 128, 1024, true, false},
+		// The default run's shapes: about 740 packed rows, and the last layer
+		// over its ~250 rows with a target.
+		{"demo_kv_740x64x128_NT", 740, 64, 128, false, true},
+		{"demo_dw_64x128x740_TN", 64, 128, 740, true, false},
+		{"demo_gateup_250x384x128_NT", 250, 384, 128, false, true},
+		{"demo_dw_128x384x250_TN", 128, 384, 250, true, false},
 	}
 }
 

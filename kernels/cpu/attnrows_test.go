@@ -8,56 +8,30 @@ import (
 	"time"
 
 	"github.com/frontier-rl/frontier/kernels"
-	"github.com/frontier-rl/frontier/kernels/simd"
 )
 
-// attentionRows and attentionBackwardRows are the attention as first
-// written, one query row at a time (dot products, row updates): the
-// reference the blocked products are checked against.
+// attentionRows and attentionBackwardRows run the whole attention one query
+// row at a time (attendRows, attnBackwardRows: the path of short segments),
+// whatever the segments' lengths: the reference the blocked products are
+// checked against.
 
 func (c *Backend) attentionRows(out, lse, q, k, v kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
 	O, L, Q, K, V := Data(out), Data(lse), Data(q), Data(k), Data(v)
-	group := heads / kvHeads
-	qw, kw := heads*hd, kvHeads*hd
 	var tasks []attnTask
-	const qchunk = 32
 	for s := 0; s+1 < len(starts); s++ {
 		for h := 0; h < heads; h++ {
-			for t := int(starts[s]); t < int(starts[s+1]); t += qchunk {
-				tasks = append(tasks, attnTask{s, h, t, min(t+qchunk, int(starts[s+1]))})
-			}
+			tasks = append(tasks, attnTask{s, h, int(starts[s]), int(starts[s+1])})
 		}
 	}
 	c.parallel(len(tasks), 1, func(lo, hi int) {
 		var scores []float32
 		for _, tk := range tasks[lo:hi] {
-			s0 := int(starts[tk.seg])
-			kh := tk.head / group
-			for t := tk.qlo; t < tk.qhi; t++ {
-				qv := Q[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
-				nk := t - s0 + 1
-				scores = grow(scores, nk)
-				simd.DotRows(scores, qv, K[s0*kw+kh*hd:], kw)
-				simd.Scale(scale, scores)
-				ov := O[t*qw+tk.head*hd : t*qw+(tk.head+1)*hd]
-				L[t*heads+tk.head] = softmaxCombine(ov, scores, V[s0*kw+kh*hd:], kw)
-			}
+			scores = attendRows(tk, int(starts[tk.seg]), O, L, Q, K, V, heads, kvHeads, hd, scale, scores)
 		}
 	})
 }
 
-// attentionBackwardRows recomputes the probabilities from lse. With
-// P = softmax(scale·q·kᵀ) and D_t = dout_t·out_t:
-//
-//	dS = P ⊙ (dout·vᵀ − D),  dq = scale·dS·k,  dk = scale·dSᵀ·q,  dv = Pᵀ·dout.
-//
-// Work is split by (segment, kv head): one goroutine owns every row of dk and
-// dv it writes, and adds into them in a fixed order.
 func (c *Backend) attentionBackwardRows(dq, dk, dv, dout, q, k, v, out, lse kernels.Buffer, starts []int32, heads, kvHeads, hd int, scale float32) {
-	DQ, DK, DV, DO := Data(dq), Data(dk), Data(dv), Data(dout)
-	Q, K, V, O, L := Data(q), Data(k), Data(v), Data(out), Data(lse)
-	group := heads / kvHeads
-	qw, kw := heads*hd, kvHeads*hd
 	var tasks []attnTask
 	for s := 0; s+1 < len(starts); s++ {
 		for kh := 0; kh < kvHeads; kh++ {
@@ -65,40 +39,9 @@ func (c *Backend) attentionBackwardRows(dq, dk, dv, dout, q, k, v, out, lse kern
 		}
 	}
 	c.parallel(len(tasks), 1, func(lo, hi int) {
-		var dS, g []float32
+		var w attnBwdScratch
 		for _, tk := range tasks[lo:hi] {
-			s0, s1, kh := tk.qlo, tk.qhi, tk.head
-			for t := s0; t < s1; t++ {
-				clear(DK[t*kw+kh*hd : t*kw+(kh+1)*hd])
-				clear(DV[t*kw+kh*hd : t*kw+(kh+1)*hd])
-			}
-			for h := kh * group; h < (kh+1)*group; h++ {
-				for t := s0; t < s1; t++ {
-					qv := Q[t*qw+h*hd : t*qw+(h+1)*hd]
-					dov := DO[t*qw+h*hd : t*qw+(h+1)*hd]
-					ov := O[t*qw+h*hd : t*qw+(h+1)*hd]
-					D := simd.Dot(dov, ov)
-					l := L[t*heads+h]
-					nk := t - s0 + 1
-					// The rows j <= t of this segment's head, kw apart.
-					base := s0*kw + kh*hd
-					Kh, Vh, DKh, DVh := K[base:], V[base:], DK[base:], DV[base:]
-					// P row: exp(scale·q·k − lse); dS = P ⊙ (dout·v − D)·scale.
-					dS, g = grow(dS, nk), grow(g, nk)
-					simd.DotRows(dS, qv, Kh, kw)
-					simd.Scale(scale, dS)
-					simd.ExpSubSums(dS, dS, l)
-					simd.GerRows(DVh, kw, dS, dov)
-					simd.DotRows(g, dov, Vh, kw)
-					for j, p := range dS {
-						g[j] = p * (g[j] - D) * scale
-					}
-					dqv := DQ[t*qw+h*hd : t*qw+(h+1)*hd]
-					clear(dqv)
-					simd.AxpyRows(dqv, g, Kh, kw)
-					simd.GerRows(DKh, kw, g, qv)
-				}
-			}
+			attnBackwardRows(&w, tk, dq, dk, dv, dout, q, k, v, out, lse, heads, kvHeads, hd, scale)
 		}
 	})
 }
