@@ -4,9 +4,10 @@
 // the sums of squares of RMSNorm, the element-wise loops of RMSNorm, RoPE,
 // SwiGLU's backward and AdamW) go through kernels/simd, which runs AVX2/FMA
 // assembly when the processor has it and pure Go otherwise (always with the
-// noasm build tag); the element-wise loops give the same bits either way. Name reports which: "cpu/avx2" or "cpu/go". The tests
-// check every op against float64 references written from the interface's
-// documentation, and the backward ops also against finite differences.
+// noasm build tag); the element-wise loops give the same bits either way.
+// Name reports which: "cpu/avx2" or "cpu/go". The tests check every op
+// against float64 references written from the interface's documentation,
+// and the backward ops also against finite differences.
 //
 // Work is split over goroutines in chunks whose boundaries depend only on the
 // problem size, never on the number of threads, and every reduction adds its
