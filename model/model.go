@@ -5,9 +5,13 @@
 // cached decode, which differ only in attention; Backward mirrors it. Every
 // operation on parameters and activations goes through a kernels.Backend, so
 // the same code runs on the CPU and on a GPU; only the RoPE tables and the
-// loss's per-token sums are computed on the host.
+// loss's per-token sums are computed on the host. ForwardTargets is Forward
+// for losses that read some rows only (RL and SFT score the completion, not
+// the prompt): the last layer after its attention, and the head, run over
+// those rows alone.
 //
-// Letters used in shape comments: N tokens in a packed batch, D hidden size,
+// Letters used in shape comments: N tokens in a packed batch, R rows the
+// head runs over (N, or the rows with a target), D hidden size,
 // I intermediate size, V vocabulary, H query heads, KV key/value heads,
 // hd head dimension, L layers.
 package model
