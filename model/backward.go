@@ -38,15 +38,14 @@ func (m *Model) newLayerGrads(p *Pass, dx kernels.Buffer) *layerGrads {
 	c, ar, n := m.Config, &m.bwd, p.N
 	D, I := c.HiddenSize, c.IntermediateSize
 	qd, kd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
-	g := &layerGrads{dx: dx, dxAll: dx}
-	if p.Rows != nil {
-		g.dxAll, g.dattRes = ar.alloc(n*D), ar.alloc(len(p.Rows)*qd)
-	}
-	*g = layerGrads{
-		dx: g.dx, dxAll: g.dxAll, dattRes: g.dattRes, dh: ar.alloc(n * D),
+	g := &layerGrads{
+		dx: dx, dxAll: dx, dh: ar.alloc(n * D),
 		dact: ar.alloc(n * I), dgate: ar.alloc(n * I), dup: ar.alloc(n * I),
 		datt: ar.alloc(n * qd), dq: ar.alloc(n * qd), dqPre: ar.alloc(n * qd),
 		dk: ar.alloc(n * kd), dv: ar.alloc(n * kd), dkPre: ar.alloc(n * kd),
+	}
+	if p.Rows != nil {
+		g.dxAll, g.dattRes = ar.alloc(n*D), ar.alloc(len(p.Rows)*qd)
 	}
 	return g
 }
