@@ -92,47 +92,45 @@ func TestAttentionBlockedMatchesRows(t *testing.T) {
 
 // BenchmarkAttentionBlocked times the tiny model's attention, forward and
 // backward (8 segments of 128 tokens, 4 heads, 2 kv heads, hd 32), blocked
-// against the row-at-a-time reference, alternating in one loop; the
-// metrics are the medians over pairs of the ratio of their times.
+// against the row-at-a-time reference (benchAttention).
 func BenchmarkAttentionBlocked(b *testing.B) {
+	benchAttention(b, newAttnCase(5, 4, 2, 32, 128, 128, 128, 128, 128, 128, 128, 128))
+}
+
+// benchAttention times the backend's attention, forward and backward, and
+// the row-at-a-time reference, alternating in one loop: the metrics are the
+// medians over pairs of the ratio of their times, and of the backend's own
+// times in microseconds.
+func benchAttention(b *testing.B, ac attnCase) {
 	be := New(0)
-	ac := newAttnCase(5, 4, 2, 32, 128, 128, 128, 128, 128, 128, 128, 128)
 	n := int(ac.starts[len(ac.starts)-1])
 	H, KV, hd := ac.heads, ac.kvHeads, ac.hd
 	q, k, v := upload(be, ac.q), upload(be, ac.k), upload(be, ac.v)
 	dout := upload(be, randF32(newRand(6), n*H*hd, -1, 1))
 	out, lse := be.Alloc(n*H*hd), be.Alloc(n*H)
 	dq, dk, dv := be.Alloc(n*H*hd), be.Alloc(n*KV*hd), be.Alloc(n*KV*hd)
-	fwd := func(blocked bool) {
-		if blocked {
-			be.Attention(out, lse, q, k, v, ac.starts, H, KV, hd, ac.scale)
-		} else {
-			be.attentionRows(out, lse, q, k, v, ac.starts, H, KV, hd, ac.scale)
-		}
-	}
-	bwd := func(blocked bool) {
-		if blocked {
-			be.AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, ac.starts, H, KV, hd, ac.scale)
-		} else {
-			be.attentionBackwardRows(dq, dk, dv, dout, q, k, v, out, lse, ac.starts, H, KV, hd, ac.scale)
-		}
-	}
-	var rf, rb []float64
+	var rf, rb, tf, tb []float64
 	for range b.N {
 		t := [5]time.Time{time.Now()}
-		fwd(true)
+		be.Attention(out, lse, q, k, v, ac.starts, H, KV, hd, ac.scale)
 		t[1] = time.Now()
-		fwd(false)
+		be.attentionRows(out, lse, q, k, v, ac.starts, H, KV, hd, ac.scale)
 		t[2] = time.Now()
-		bwd(true)
+		be.AttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, ac.starts, H, KV, hd, ac.scale)
 		t[3] = time.Now()
-		bwd(false)
+		be.attentionBackwardRows(dq, dk, dv, dout, q, k, v, out, lse, ac.starts, H, KV, hd, ac.scale)
 		t[4] = time.Now()
 		rf = append(rf, float64(t[1].Sub(t[0]))/float64(t[2].Sub(t[1])))
 		rb = append(rb, float64(t[3].Sub(t[2]))/float64(t[4].Sub(t[3])))
+		tf = append(tf, float64(t[1].Sub(t[0]).Microseconds()))
+		tb = append(tb, float64(t[3].Sub(t[2]).Microseconds()))
 	}
-	slices.Sort(rf)
-	slices.Sort(rb)
-	b.ReportMetric(rf[len(rf)/2], "fwd-blocked/rows")
-	b.ReportMetric(rb[len(rb)/2], "bwd-blocked/rows")
+	median := func(x []float64) float64 {
+		slices.Sort(x)
+		return x[len(x)/2]
+	}
+	b.ReportMetric(median(rf), "fwd-blocked/rows")
+	b.ReportMetric(median(rb), "bwd-blocked/rows")
+	b.ReportMetric(median(tf), "fwd-us")
+	b.ReportMetric(median(tb), "bwd-us")
 }
