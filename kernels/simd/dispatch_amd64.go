@@ -17,13 +17,17 @@ var gemmArch = func() gemmSpec {
 	return goGemm
 }()
 
-// avx2Gemm: a 6×16 register tile (12 ymm accumulators). The B micro-panel
-// (kc×16, 16 KiB) stays in L1 while the A block (mc×kc, 192 KiB) streams
-// from L2; the B block (kc×nc, 2 MiB) lives in L3.
+// avx2Gemm: a 6×16 register tile (12 ymm accumulators). The k blocks are
+// long (kc 512) so that C is read and written back half as often as with
+// kc 256; the B micro-panel (kc×16, 32 KiB) and the A block (mc×kc,
+// 96 KiB) then both come from L2, and the B block (kc×nc, 2 MiB) from L3.
+// Against mc 192, kc 256, nc 2048, measured in alternation on one Zen 3
+// thread: 1024³ 2-5% faster, 2048³ 0.98-1.00x OpenBLAS against 0.92-0.98x,
+// the default cmd/train run 43.0-43.9 s against 45.2-46.5 s.
 var avx2Gemm = gemmSpec{
 	name: "avx2-6x16",
 	mr:   6, nr: 16,
-	mc: 192, kc: 256, nc: 2048,
+	mc: 48, kc: 512, nc: 1024,
 	kernel: sgemmKernel6x16,
 }
 
