@@ -31,6 +31,10 @@ const bf16Panel = 64
 // of x); above it, w is widened panel by panel and multiplied with Sgemm.
 const bf16DotRows = 8
 
+// bf16DotBlock is how many rows of w GemmBF16 hands simd.DotRowsBF16 at
+// once (read from memory for the first row of x, from cache for the rest).
+const bf16DotBlock = 96
+
 // GemmBF16 computes y = x·wᵀ (y += x·wᵀ when accumulate) with w [n, k] in
 // bfloat16. Threads split the rows of w; every element of y is one dot
 // product (or one Sgemm element) computed by one goroutine, so the result
@@ -46,14 +50,18 @@ func (c *Backend) GemmBF16(m, n, k int, x, w kernels.Buffer, accumulate bool, y 
 	}
 	if m <= bf16DotRows {
 		c.parallelWork(n, max(1, (1<<16)/max(k, 1)), m*n*k, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				wr := W[j*k : (j+1)*k]
+			var sums [bf16DotBlock]float32
+			for j0 := lo; j0 < hi; j0 += bf16DotBlock {
+				s := sums[:min(bf16DotBlock, hi-j0)]
 				for i := 0; i < m; i++ {
-					d := simd.DotBF16(wr, X[i*k:(i+1)*k])
-					if accumulate {
-						d += Y[i*n+j]
+					simd.DotRowsBF16(s, W[j0*k:], k, X[i*k:(i+1)*k])
+					y := Y[i*n+j0 : i*n+j0+len(s)]
+					for j, d := range s {
+						if accumulate {
+							d += y[j]
+						}
+						y[j] = d
 					}
-					Y[i*n+j] = d
 				}
 			}
 		})

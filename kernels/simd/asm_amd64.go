@@ -219,6 +219,19 @@ func gerRowsAVX2(a []float32, ld int, alpha, x []float32)
 //go:noescape
 func dotBF16AVX2(w []uint16, x []float32) float32
 
+// dotRowsBF16x3AVX2 computes the dots of x against 3·per bfloat16 rows ld
+// apart, each summed exactly as dotBF16AVX2 sums, in three streams (rows
+// j, per+j, 2·per+j together):
+//
+//	for j := 0; j < 3*per; j++ {
+//		dst[j] = dotBF16AVX2(w[j*ld:j*ld+len(x)], x)
+//	}
+//
+// The caller checks the bounds.
+//
+//go:noescape
+func dotRowsBF16x3AVX2(dst []float32, w []uint16, ld, per int, x []float32)
+
 // The exact routines (exact_amd64.s, and swigluBackwardAVX2 in vec_amd64.s
 // for its exponential): plain multiplies, adds, divisions and square roots,
 // never fused, in the order of the Go versions in kernels_go.go, whose

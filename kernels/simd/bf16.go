@@ -39,6 +39,26 @@ func DotBF16(w []uint16, x []float32) float32 {
 	return dotBF16(w, x)
 }
 
+// DotRowsBF16 sets dst[j] = DotBF16(w[j*ld:j*ld+len(x)], x) for j <
+// len(dst), bit for bit. With AVX2 it reads the rows as three streams,
+// each through consecutive rows (the first, second and last third of
+// dst's rows), which draws more of the memory's bandwidth than one row
+// after another: a 151,936×1024 product on two Zen 3 threads read 28.2
+// GB/s against 21.2 (medians of 7).
+func DotRowsBF16(dst []float32, w []uint16, ld int, x []float32) {
+	if len(dst) > 0 && len(x) > 0 {
+		_ = w[(len(dst)-1)*ld+len(x)-1]
+	}
+	dotRowsBF16(dst, w, ld, x)
+}
+
+// dotRowsBF16Go is DotRowsBF16 one row at a time.
+func dotRowsBF16Go(dst []float32, w []uint16, ld int, x []float32) {
+	for j := range dst {
+		dst[j] = dotBF16Go(w[j*ld:j*ld+len(x)], x)
+	}
+}
+
 // dotBF16Go is DotBF16 in plain Go, in the order dotGo sums.
 func dotBF16Go(w []uint16, x []float32) float32 {
 	x = x[:len(w)]

@@ -101,3 +101,46 @@ func TestDotBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestDotRowsBF16: DotRowsBF16 bit for bit against one DotBF16 per row,
+// over row counts around the three-stream split and widths with every
+// tail, on a guarded bfloat16 matrix (rows ld apart) and a guarded x; dst's
+// guard bands and the inputs checked unchanged.
+func TestDotRowsBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const g = kerneltest.Guard
+	for _, w := range []int{0, 1, 7, 8, 31, 32, 33, 67, 257, 1024} {
+		for _, rows := range []int{0, 1, 2, 3, 4, 5, 6, 40, 96} {
+			ld := w + 5
+			n := max(rows, 1) * ld
+			band := make([]uint16, n+2*g)
+			for i := range band {
+				band[i] = 0xbeef
+			}
+			m := band[g : g+n : g+n]
+			ToBF16(m, kerneltest.RandVec(r, n, -1, 1))
+			orig := append([]uint16(nil), m...)
+			x := kerneltest.NewInput(kerneltest.RandVec(r, w, -2, 2))
+			dst := kerneltest.NewGuarded(kerneltest.RandVec(r, rows, -1, 1))
+			DotRowsBF16(dst.Data, m, ld, x.Data)
+			for j, got := range dst.Data {
+				want := DotBF16(m[j*ld:j*ld+w], x.Data)
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("w=%d rows=%d: row %d = %v, DotBF16 gives %v", w, rows, j, got, want)
+				}
+			}
+			if err := x.Check(); err != nil {
+				t.Errorf("w=%d rows=%d: x: %v", w, rows, err)
+			}
+			if err := dst.Check(); err != nil {
+				t.Errorf("w=%d rows=%d: dst: %v", w, rows, err)
+			}
+			for i := range band {
+				inside := i >= g && i < g+n
+				if !inside && band[i] != 0xbeef || inside && band[i] != orig[i-g] {
+					t.Fatalf("w=%d rows=%d: the bfloat16 matrix or its guard changed at %d", w, rows, i-g)
+				}
+			}
+		}
+	}
+}

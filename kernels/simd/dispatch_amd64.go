@@ -47,6 +47,20 @@ func dotBF16(w []uint16, x []float32) float32 {
 	return dotBF16Go(w, x)
 }
 
+func dotRowsBF16(dst []float32, w []uint16, ld int, x []float32) {
+	if !useAVX2 {
+		dotRowsBF16Go(dst, w, ld, x)
+		return
+	}
+	per := len(dst) / 3
+	if per > 0 {
+		dotRowsBF16x3AVX2(dst[:3*per], w, ld, per, x)
+	}
+	for j := 3 * per; j < len(dst); j++ {
+		dst[j] = dotBF16AVX2(w[j*ld:j*ld+len(x)], x)
+	}
+}
+
 func axpy(alpha float32, x, y []float32) {
 	if useAVX2 {
 		axpyAVX2(alpha, x, y)

@@ -8,9 +8,12 @@ const useAVX2 = false
 
 var gemmArch = goGemm
 
-func dot(x, y []float32) float32                            { return dotGo(x, y) }
-func sumSquares(x []float32) float32                        { return sumSquaresGo(x) }
-func dotBF16(w []uint16, x []float32) float32               { return dotBF16Go(w, x) }
+func dot(x, y []float32) float32              { return dotGo(x, y) }
+func sumSquares(x []float32) float32          { return sumSquaresGo(x) }
+func dotBF16(w []uint16, x []float32) float32 { return dotBF16Go(w, x) }
+func dotRowsBF16(dst []float32, w []uint16, ld int, x []float32) {
+	dotRowsBF16Go(dst, w, ld, x)
+}
 func axpy(alpha float32, x, y []float32)                    { axpyGo(alpha, x, y) }
 func scale(alpha float32, x []float32)                      { scaleGo(alpha, x) }
 func maxf(x []float32) float32                              { return maxGo(x) }

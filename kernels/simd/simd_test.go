@@ -412,7 +412,7 @@ func TestPack(t *testing.T) {
 func TestRows(t *testing.T) {
 	r := newRand(17)
 	for _, w := range []int{1, 7, 8, 31, 32, 33, 67, 128, 257} {
-		for _, rows := range []int{0, 1, 5, 40} {
+		for _, rows := range []int{0, 1, 2, 3, 5, 6, 40} {
 			ld := w + 3
 			a := kerneltest.NewInput(randVec(r, max(rows, 1)*ld, -1, 1))
 			x := kerneltest.NewInput(randVec(r, w, -1, 1))

@@ -46,18 +46,23 @@ func sgemmSkinny(pool *par.Pool, transA, transB bool, m, n, k int, alpha float32
 		})
 		return
 	}
+	// Each chunk's dots go through dotRows, which reads several rows of B at
+	// once (the sums are dot's, bit for bit).
 	chunks := (n + skinnyColsNT - 1) / skinnyColsNT
 	pool.For(chunks, threads, func(ci int) {
 		j0 := ci * skinnyColsNT
 		j1 := min(j0+skinnyColsNT, n)
-		for j := j0; j < j1; j++ {
-			brow := b[j*ldb : j*ldb+k]
-			for i := 0; i < m; i++ {
-				s := alpha * dot(a[i*lda:i*lda+k], brow)
+		var sums [skinnyColsNT]float32
+		for i := 0; i < m; i++ {
+			s := sums[:j1-j0]
+			dotRows(s, a[i*lda:i*lda+k], b[j0*ldb:], ldb)
+			row := c[i*ldc+j0 : i*ldc+j1]
+			for j, v := range s {
+				v *= alpha
 				if beta != 0 {
-					s += beta * c[i*ldc+j]
+					v += beta * row[j]
 				}
-				c[i*ldc+j] = s
+				row[j] = v
 			}
 		}
 	})

@@ -592,6 +592,13 @@ siludone:
 //	for j := range dst {
 //		dst[j] = dotAVX2(x, a[j*ld:j*ld+len(x)]) // the same summation order
 //	}
+//
+// Rows go three at a time (row r's four accumulators in Y4r..Y4r+3, x's 32
+// values in Y12-Y15), the sums in dotAVX2's order: three streams of a
+// matrix read at once draw more of the memory's bandwidth than one (a
+// 151,936×1024 matrix-vector product on two Zen 3 threads, 7 runs each,
+// measured three times: 19.2-26.6 GB/s against 18.0-20.5 one row at a time).
+// The last one or two rows go one at a time.
 TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-80
 	MOVQ  dst_base+0(FP), R8
 	MOVQ  dst_len+8(FP), R9
@@ -600,6 +607,96 @@ TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-80
 	MOVQ  a_base+48(FP), R12
 	MOVQ  ld+72(FP), R13
 	SHLQ  $2, R13
+
+dr3rows:
+	CMPQ   R9, $3
+	JLT    dr3done
+	LEAQ   (R12)(R13*1), R14
+	LEAQ   (R14)(R13*1), R15
+	XORQ   AX, AX
+	MOVQ   R11, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dr3x32:
+	CMPQ        CX, $32
+	JLT         dr3x8
+	VMOVUPS     (R10)(AX*4), Y12
+	VMOVUPS     32(R10)(AX*4), Y13
+	VMOVUPS     64(R10)(AX*4), Y14
+	VMOVUPS     96(R10)(AX*4), Y15
+	VFMADD231PS (R12)(AX*4), Y12, Y0
+	VFMADD231PS 32(R12)(AX*4), Y13, Y1
+	VFMADD231PS 64(R12)(AX*4), Y14, Y2
+	VFMADD231PS 96(R12)(AX*4), Y15, Y3
+	VFMADD231PS (R14)(AX*4), Y12, Y4
+	VFMADD231PS 32(R14)(AX*4), Y13, Y5
+	VFMADD231PS 64(R14)(AX*4), Y14, Y6
+	VFMADD231PS 96(R14)(AX*4), Y15, Y7
+	VFMADD231PS (R15)(AX*4), Y12, Y8
+	VFMADD231PS 32(R15)(AX*4), Y13, Y9
+	VFMADD231PS 64(R15)(AX*4), Y14, Y10
+	VFMADD231PS 96(R15)(AX*4), Y15, Y11
+	ADDQ        $32, AX
+	SUBQ        $32, CX
+	JMP         dr3x32
+
+dr3x8:
+	CMPQ        CX, $8
+	JLT         dr3red
+	VMOVUPS     (R10)(AX*4), Y12
+	VFMADD231PS (R12)(AX*4), Y12, Y0
+	VFMADD231PS (R14)(AX*4), Y12, Y4
+	VFMADD231PS (R15)(AX*4), Y12, Y8
+	ADDQ        $8, AX
+	SUBQ        $8, CX
+	JMP         dr3x8
+
+dr3red:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X1)
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	HSUM8(Y4, X4, X5)
+	VADDPS Y9, Y8, Y8
+	VADDPS Y11, Y10, Y10
+	VADDPS Y10, Y8, Y8
+	HSUM8(Y8, X8, X9)
+
+dr3x1:
+	TESTQ       CX, CX
+	JZ          dr3store
+	VMOVSS      (R10)(AX*4), X12
+	VFMADD231SS (R12)(AX*4), X12, X0
+	VFMADD231SS (R14)(AX*4), X12, X4
+	VFMADD231SS (R15)(AX*4), X12, X8
+	INCQ        AX
+	DECQ        CX
+	JMP         dr3x1
+
+dr3store:
+	VMOVSS X0, (R8)
+	VMOVSS X4, 4(R8)
+	VMOVSS X8, 8(R8)
+	ADDQ   $12, R8
+	LEAQ   (R15)(R13*1), R12
+	SUBQ   $3, R9
+	JMP    dr3rows
+
+dr3done:
 	TESTQ R9, R9
 	JZ    drdone
 
@@ -884,5 +981,157 @@ bdot1:
 
 bdotdone:
 	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func dotRowsBF16x3AVX2(dst []float32, w []uint16, ld, per int, x []float32)
+//
+//	for j := 0; j < 3*per; j++ {
+//		dst[j] = dotBF16AVX2(w[j*ld:j*ld+len(x)], x) // the same summation order
+//	}
+//
+// as three streams, rows j, per+j and 2·per+j together for j < per (row r's
+// accumulators in Y4r..Y4r+3, the widened values in Y12-Y15, x read from
+// memory). Each stream runs through consecutive rows, so each reads memory
+// in order.
+TEXT ·dotRowsBF16x3AVX2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), R8
+	MOVQ w_base+24(FP), R12
+	MOVQ ld+48(FP), R13
+	SHLQ $1, R13
+	MOVQ per+56(FP), R9
+	MOVQ x_base+64(FP), DI
+	MOVQ x_len+72(FP), R11
+	MOVQ R9, R10
+	IMULQ R13, R10          // the streams' distance in bytes of w
+	MOVQ R9, DX
+	SHLQ $2, DX             // and in bytes of dst
+	TESTQ R9, R9
+	JZ    bxdone
+
+bxrows:
+	LEAQ   (R12)(R10*1), R14
+	LEAQ   (R14)(R10*1), R15
+	XORQ   AX, AX
+	MOVQ   R11, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+bx32:
+	CMPQ CX, $32
+	JLT  bx8
+	PREFETCHT0  1024(R12)(AX*2)
+	PREFETCHT0  1024(R14)(AX*2)
+	PREFETCHT0  1024(R15)(AX*2)
+	VPMOVZXWD   0(R12)(AX*2), Y12
+	VPMOVZXWD   16(R12)(AX*2), Y13
+	VPMOVZXWD   32(R12)(AX*2), Y14
+	VPMOVZXWD   48(R12)(AX*2), Y15
+	VPSLLD      $16, Y12, Y12
+	VPSLLD      $16, Y13, Y13
+	VPSLLD      $16, Y14, Y14
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS 0(DI)(AX*4), Y12, Y0
+	VFMADD231PS 32(DI)(AX*4), Y13, Y1
+	VFMADD231PS 64(DI)(AX*4), Y14, Y2
+	VFMADD231PS 96(DI)(AX*4), Y15, Y3
+	VPMOVZXWD   0(R14)(AX*2), Y12
+	VPMOVZXWD   16(R14)(AX*2), Y13
+	VPMOVZXWD   32(R14)(AX*2), Y14
+	VPMOVZXWD   48(R14)(AX*2), Y15
+	VPSLLD      $16, Y12, Y12
+	VPSLLD      $16, Y13, Y13
+	VPSLLD      $16, Y14, Y14
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS 0(DI)(AX*4), Y12, Y4
+	VFMADD231PS 32(DI)(AX*4), Y13, Y5
+	VFMADD231PS 64(DI)(AX*4), Y14, Y6
+	VFMADD231PS 96(DI)(AX*4), Y15, Y7
+	VPMOVZXWD   0(R15)(AX*2), Y12
+	VPMOVZXWD   16(R15)(AX*2), Y13
+	VPMOVZXWD   32(R15)(AX*2), Y14
+	VPMOVZXWD   48(R15)(AX*2), Y15
+	VPSLLD      $16, Y12, Y12
+	VPSLLD      $16, Y13, Y13
+	VPSLLD      $16, Y14, Y14
+	VPSLLD      $16, Y15, Y15
+	VFMADD231PS 0(DI)(AX*4), Y12, Y8
+	VFMADD231PS 32(DI)(AX*4), Y13, Y9
+	VFMADD231PS 64(DI)(AX*4), Y14, Y10
+	VFMADD231PS 96(DI)(AX*4), Y15, Y11
+	ADDQ $32, AX
+	SUBQ $32, CX
+	JMP  bx32
+
+bx8:
+	CMPQ CX, $8
+	JLT  bxred
+	VPMOVZXWD   (R12)(AX*2), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS (DI)(AX*4), Y12, Y0
+	VPMOVZXWD   (R14)(AX*2), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS (DI)(AX*4), Y12, Y4
+	VPMOVZXWD   (R15)(AX*2), Y12
+	VPSLLD      $16, Y12, Y12
+	VFMADD231PS (DI)(AX*4), Y12, Y8
+	ADDQ $8, AX
+	SUBQ $8, CX
+	JMP  bx8
+
+bxred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X1)
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	HSUM8(Y4, X4, X5)
+	VADDPS Y9, Y8, Y8
+	VADDPS Y11, Y10, Y10
+	VADDPS Y10, Y8, Y8
+	HSUM8(Y8, X8, X9)
+
+bx1:
+	TESTQ CX, CX
+	JZ    bxstore
+	MOVWLZX     (R12)(AX*2), BX
+	SHLL        $16, BX
+	VMOVD       BX, X12
+	VFMADD231SS (DI)(AX*4), X12, X0
+	MOVWLZX     (R14)(AX*2), BX
+	SHLL        $16, BX
+	VMOVD       BX, X12
+	VFMADD231SS (DI)(AX*4), X12, X4
+	MOVWLZX     (R15)(AX*2), BX
+	SHLL        $16, BX
+	VMOVD       BX, X12
+	VFMADD231SS (DI)(AX*4), X12, X8
+	INCQ AX
+	DECQ CX
+	JMP  bx1
+
+bxstore:
+	VMOVSS X0, (R8)
+	VMOVSS X4, (R8)(DX*1)
+	LEAQ   (R8)(DX*2), SI
+	VMOVSS X8, (SI)
+	ADDQ   $4, R8
+	ADDQ   R13, R12
+	DECQ   R9
+	JNZ    bxrows
+
+bxdone:
 	VZEROUPPER
 	RET
