@@ -984,6 +984,23 @@ bdotdone:
 	VZEROUPPER
 	RET
 
+// One 32-value step of a bfloat16 row for dotRowsBF16x3AVX2: the row's
+// values at AX (elements) from row are widened in Y12-Y15 and multiplied
+// into the accumulators a0-a3 with x's 32 values at AX.
+#define BF16ROW32(row, a0, a1, a2, a3) \
+	VPMOVZXWD   0(row)(AX*2), Y12; \
+	VPMOVZXWD   16(row)(AX*2), Y13; \
+	VPMOVZXWD   32(row)(AX*2), Y14; \
+	VPMOVZXWD   48(row)(AX*2), Y15; \
+	VPSLLD      $16, Y12, Y12; \
+	VPSLLD      $16, Y13, Y13; \
+	VPSLLD      $16, Y14, Y14; \
+	VPSLLD      $16, Y15, Y15; \
+	VFMADD231PS 0(DI)(AX*4), Y12, a0; \
+	VFMADD231PS 32(DI)(AX*4), Y13, a1; \
+	VFMADD231PS 64(DI)(AX*4), Y14, a2; \
+	VFMADD231PS 96(DI)(AX*4), Y15, a3
+
 // func dotRowsBF16x3AVX2(dst []float32, w []uint16, ld, per int, x []float32)
 //
 //	for j := 0; j < 3*per; j++ {
@@ -1033,42 +1050,9 @@ bx32:
 	PREFETCHT0  1024(R12)(AX*2)
 	PREFETCHT0  1024(R14)(AX*2)
 	PREFETCHT0  1024(R15)(AX*2)
-	VPMOVZXWD   0(R12)(AX*2), Y12
-	VPMOVZXWD   16(R12)(AX*2), Y13
-	VPMOVZXWD   32(R12)(AX*2), Y14
-	VPMOVZXWD   48(R12)(AX*2), Y15
-	VPSLLD      $16, Y12, Y12
-	VPSLLD      $16, Y13, Y13
-	VPSLLD      $16, Y14, Y14
-	VPSLLD      $16, Y15, Y15
-	VFMADD231PS 0(DI)(AX*4), Y12, Y0
-	VFMADD231PS 32(DI)(AX*4), Y13, Y1
-	VFMADD231PS 64(DI)(AX*4), Y14, Y2
-	VFMADD231PS 96(DI)(AX*4), Y15, Y3
-	VPMOVZXWD   0(R14)(AX*2), Y12
-	VPMOVZXWD   16(R14)(AX*2), Y13
-	VPMOVZXWD   32(R14)(AX*2), Y14
-	VPMOVZXWD   48(R14)(AX*2), Y15
-	VPSLLD      $16, Y12, Y12
-	VPSLLD      $16, Y13, Y13
-	VPSLLD      $16, Y14, Y14
-	VPSLLD      $16, Y15, Y15
-	VFMADD231PS 0(DI)(AX*4), Y12, Y4
-	VFMADD231PS 32(DI)(AX*4), Y13, Y5
-	VFMADD231PS 64(DI)(AX*4), Y14, Y6
-	VFMADD231PS 96(DI)(AX*4), Y15, Y7
-	VPMOVZXWD   0(R15)(AX*2), Y12
-	VPMOVZXWD   16(R15)(AX*2), Y13
-	VPMOVZXWD   32(R15)(AX*2), Y14
-	VPMOVZXWD   48(R15)(AX*2), Y15
-	VPSLLD      $16, Y12, Y12
-	VPSLLD      $16, Y13, Y13
-	VPSLLD      $16, Y14, Y14
-	VPSLLD      $16, Y15, Y15
-	VFMADD231PS 0(DI)(AX*4), Y12, Y8
-	VFMADD231PS 32(DI)(AX*4), Y13, Y9
-	VFMADD231PS 64(DI)(AX*4), Y14, Y10
-	VFMADD231PS 96(DI)(AX*4), Y15, Y11
+	BF16ROW32(R12, Y0, Y1, Y2, Y3)
+	BF16ROW32(R14, Y4, Y5, Y6, Y7)
+	BF16ROW32(R15, Y8, Y9, Y10, Y11)
 	ADDQ $32, AX
 	SUBQ $32, CX
 	JMP  bx32
